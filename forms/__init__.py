@@ -1,0 +1,1 @@
+"""The initiative template as data, value parsers and rendering. Imports nothing else of ours."""

@@ -1,0 +1,1 @@
+"""SQLModel tables, engine set-up, and the transactional functions the handlers call."""

@@ -1,0 +1,168 @@
+"""Drafts and initiatives: the hot write of each answer, submission, listing and deletion."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlmodel import col, select
+
+from forms.engine import Form, FormState
+from forms.money import Money
+from storage.cache import MISSING
+from storage.db import Database
+from storage.events import event_stmt
+from storage.models import Initiative, Member, utcnow
+from storage.writer import Stmt
+
+DRAFT, SUBMITTED, DELETED = "draft", "submitted", "deleted"
+
+
+class DraftClosed(Exception):
+    """The draft is no longer a draft (submitted or deleted meanwhile)."""
+
+
+def number_for(initiative_id: int) -> str:
+    return f"SK-{initiative_id:06d}"
+
+
+def form_state(draft: Initiative) -> FormState:
+    return FormState(json.loads(draft.answers), draft.step, tuple(json.loads(draft.pending)), draft.editing)
+
+
+async def get_initiative(db: Database, initiative_id: int) -> Initiative | None:
+    cached = db.cache.get(("initiative", initiative_id))
+    if cached is not MISSING:
+        return cached  # type: ignore[no-any-return]
+    async with db.session() as session:
+        row = await session.get(Initiative, initiative_id)
+    db.cache.put(("initiative", initiative_id), row)
+    return row
+
+
+async def create_draft(db: Database, member: Member, state: FormState) -> Initiative:
+    now = utcnow()
+    result = await db.write(
+        Stmt(
+            "INSERT INTO initiative (author_id, unit_id, status, answers, step, pending, editing, "
+            "has_social_benefit, created_at, updated_at) VALUES (:author, :unit, 'draft', :answers, :step, '[]', "
+            ":editing, :no, :now, :now) RETURNING id",
+            {"author": member.id, "unit": member.unit_id, "answers": json.dumps(state.answers),
+             "step": state.step, "editing": False, "no": False, "now": now},
+            returning=True,
+        ),
+        event_stmt("draft.created", {}, member_id=member.id,
+                   initiative_sql="SELECT max(id) FROM initiative WHERE author_id = :member_id"),
+    )  # fmt: skip
+    draft = Initiative(id=result.rows[0][0], author_id=member.id or 0, unit_id=member.unit_id, status=DRAFT,
+                       answers=json.dumps(state.answers), step=state.step, created_at=now, updated_at=now)  # fmt: skip
+    db.cache.put(("initiative", draft.id), draft)
+    return draft
+
+
+async def save_form(db: Database, draft: Initiative, state: FormState, *, actor_id: int | None, kind: str,
+                    detail: dict[str, Any]) -> Initiative:  # fmt: skip
+    """Store the draft's new state with its event in one op; raises DraftClosed if it is no longer a draft."""
+    now = utcnow()
+    values = {"answers": json.dumps(state.answers, ensure_ascii=False), "step": state.step,
+              "pending": json.dumps(state.pending, ensure_ascii=False), "editing": state.editing}  # fmt: skip
+    result = await db.write(
+        Stmt(
+            "UPDATE initiative SET answers = :answers, step = :step, pending = :pending, editing = :editing, "
+            "updated_at = :now WHERE id = :id AND status = 'draft'",
+            {**values, "now": now, "id": draft.id},
+            guard=True,
+        ),
+        event_stmt(kind, detail, member_id=actor_id, initiative_id=draft.id),
+    )
+    if not result.applied:
+        db.cache.drop(("initiative", draft.id))
+        raise DraftClosed
+    saved = Initiative(**{**draft.model_dump(), **values, "updated_at": now})
+    db.cache.put(("initiative", draft.id), saved)
+    return saved
+
+
+@dataclass(frozen=True)
+class Submitted:
+    number: str
+    initiative_id: int
+
+
+def _summary(answers: dict[str, Any]) -> dict[str, Any]:
+    money = Money.from_json(answers["benefit_money"]) if "benefit_money" in answers else None
+    return {
+        "title": answers.get("title"),
+        "solution_type": answers.get("solution_type"),
+        "field_of_work": answers.get("field"),
+        "applied_on": date.fromisoformat(answers["applied_since"]) if "applied_since" in answers else None,
+        "benefit_per_year": money.per_year if money else None,
+        "has_social_benefit": bool(answers.get("benefit_social")),
+    }
+
+
+async def submit(db: Database, draft: Initiative, member: Member, form: Form) -> Submitted | None:
+    """Move a complete draft to ``submitted`` (compare-and-set); None when it was not a draft any more."""
+    assert draft.id is not None
+    answers = json.loads(draft.answers)
+    if form.missing(answers):
+        raise ValueError("the draft is incomplete")
+    now, number = utcnow(), number_for(draft.id)
+    iid = {"iid": draft.id}
+    authors = answers.get("authors") or [{"name": member.full_name, "share": 100}]
+    stmts = [
+        Stmt(
+            "UPDATE initiative SET status = 'submitted', number = :number, submitted_at = :now, updated_at = :now, "
+            "unit_id = :unit, title = :title, solution_type = :solution_type, field_of_work = :field_of_work, "
+            "applied_on = :applied_on, benefit_per_year = :benefit_per_year, "
+            "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no "
+            "WHERE id = :iid AND status = 'draft' AND author_id = :author",
+            {**iid, **_summary(answers), "number": number, "now": now, "unit": member.unit_id, "no": False,
+             "author": member.id},
+            guard=True,
+        ),
+        Stmt("DELETE FROM author WHERE initiative_id = :iid", iid),
+        Stmt("DELETE FROM attachment WHERE initiative_id = :iid", iid),
+    ]  # fmt: skip
+    for position, author in enumerate(authors, start=1):
+        stmts.append(Stmt(
+            "INSERT INTO author (initiative_id, position, full_name, share, member_id) "
+            "VALUES (:iid, :position, :name, :share, :member)",
+            {**iid, "position": position, "name": author["name"], "share": author["share"],
+             "member": member.id if position == 1 else None},
+        ))  # fmt: skip
+    for f in answers.get("files", []):
+        stmts.append(Stmt(
+            "INSERT INTO attachment (initiative_id, kind, file_id, file_unique_id, file_name, mime_type, size) "
+            "VALUES (:iid, :kind, :file_id, :file_unique_id, :file_name, :mime_type, :size)",
+            {**iid, "kind": f["kind"], "file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
+             "file_name": f.get("file_name"), "mime_type": f.get("mime_type"), "size": f.get("size")},
+        ))  # fmt: skip
+    stmts.append(event_stmt("initiative.submitted", {"number": number}, member_id=member.id, initiative_id=draft.id))
+    result = await db.write_all(stmts)
+    db.cache.drop(("initiative", draft.id))
+    return Submitted(number, draft.id) if result.applied else None
+
+
+async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:
+    result = await db.write(
+        Stmt("UPDATE initiative SET status = 'deleted', updated_at = :now "
+             "WHERE id = :iid AND author_id = :author AND status = 'draft'",
+             {"now": utcnow(), "iid": draft_id, "author": member.id}, guard=True),
+        event_stmt("draft.deleted", {}, member_id=member.id, initiative_id=draft_id),
+    )  # fmt: skip
+    db.cache.drop(("initiative", draft_id))
+    return result.applied
+
+
+async def list_for_author(db: Database, member: Member, *, drafts: bool) -> list[Initiative]:
+    """The member's drafts (newest edit first), or everything else they submitted (newest first)."""
+    query = select(Initiative).where(Initiative.author_id == member.id)
+    if drafts:
+        query = query.where(Initiative.status == DRAFT).order_by(col(Initiative.updated_at).desc())
+    else:
+        query = query.where(col(Initiative.status).not_in([DRAFT, DELETED])).order_by(col(Initiative.id).desc())
+    async with db.session() as session:
+        return list((await session.exec(query.limit(50))).all())

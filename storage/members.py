@@ -1,0 +1,64 @@
+"""Members: the Telegram users who registered, with their language, unit and phone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from storage.cache import MISSING
+from storage.db import Database
+from storage.events import event_stmt
+from storage.models import Member, utcnow
+from storage.writer import Stmt
+
+EDITABLE = ("full_name", "language", "unit_id", "phone")
+
+
+async def get_member(db: Database, tg_user_id: int) -> Member | None:
+    cached = db.cache.get(("member", tg_user_id))
+    if cached is not MISSING:
+        return cached  # type: ignore[no-any-return]
+    async with db.session() as session:
+        member = (await session.exec(select(Member).where(Member.tg_user_id == tg_user_id))).first()
+    db.cache.put(("member", tg_user_id), member)
+    return member
+
+
+async def register(db: Database, *, tg_user_id: int, full_name: str, language: str, unit_id: int,
+                   phone: str | None) -> Member:  # fmt: skip
+    now = utcnow()
+    values = {"tg": tg_user_id, "full_name": full_name, "language": language, "unit_id": unit_id,
+              "phone": phone, "now": now}  # fmt: skip
+    result = await db.write(
+        Stmt(
+            "INSERT INTO member (tg_user_id, full_name, language, unit_id, phone, created_at, updated_at) "
+            "VALUES (:tg, :full_name, :language, :unit_id, :phone, :now, :now) ON CONFLICT (tg_user_id) DO UPDATE "
+            "SET full_name = excluded.full_name, language = excluded.language, unit_id = excluded.unit_id, "
+            "phone = excluded.phone, updated_at = excluded.updated_at RETURNING id",
+            values,
+            returning=True,
+        ),
+        event_stmt("member.registered", {"unit_id": unit_id, "language": language, "phone": bool(phone)},
+                   member_sql="SELECT id FROM member WHERE tg_user_id = :tg", tg=tg_user_id),
+    )  # fmt: skip
+    member = Member(id=result.rows[0][0], tg_user_id=tg_user_id, full_name=full_name, language=language,
+                    unit_id=unit_id, phone=phone, created_at=now, updated_at=now)  # fmt: skip
+    db.cache.put(("member", tg_user_id), member)
+    return member
+
+
+async def update_member(db: Database, member: Member, **changes: Any) -> Member:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    now = utcnow()
+    assignments = ", ".join(f"{name} = :{name}" for name in changes)
+    await db.write(
+        Stmt(f"UPDATE member SET {assignments}, updated_at = :now WHERE id = :id",
+             {**changes, "now": now, "id": member.id}),
+        event_stmt("member.updated", changes, member_id=member.id),
+    )  # fmt: skip
+    updated = Member(**{**member.model_dump(), **changes, "updated_at": now})
+    db.cache.put(("member", member.tg_user_id), updated)
+    return updated

@@ -1,0 +1,97 @@
+"""SQLModel tables. Times are aware UTC; JSON payloads are stored as text so both SQLite and PostgreSQL
+read them the same way on the lean write path."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import BigInteger, Column, Text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=300)
+    name_folded: str = Field(index=True, max_length=300)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Member(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tg_user_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    full_name: str = Field(max_length=100)
+    language: str = Field(default="vi", max_length=8)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    phone: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Initiative(SQLModel, table=True):
+    """A draft while ``status == 'draft'``; afterwards the submitted initiative with its number."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str | None = Field(default=None, unique=True, max_length=16)
+    author_id: int = Field(foreign_key="member.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    status: str = Field(default="draft", index=True, max_length=24)
+    answers: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    step: str = Field(default="", max_length=32)
+    pending: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    editing: bool = False
+    title: str | None = Field(default=None, max_length=300)
+    solution_type: str | None = Field(default=None, max_length=32)
+    field_of_work: str | None = Field(default=None, max_length=64)
+    applied_on: date | None = None
+    benefit_per_year: int | None = Field(default=None, sa_column=Column(BigInteger))
+    has_social_benefit: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+
+
+class Author(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    position: int
+    full_name: str = Field(max_length=100)
+    share: int
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    kind: str = Field(max_length=16)
+    file_id: str = Field(max_length=256)
+    file_unique_id: str = Field(max_length=128)
+    file_name: str | None = Field(default=None, max_length=256)
+    mime_type: str | None = Field(default=None, max_length=128)
+    size: int | None = None
+
+
+class Event(SQLModel, table=True):
+    """The log of every change: who (member), when, what (kind + JSON detail)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", index=True)
+    initiative_id: int | None = Field(default=None, foreign_key="initiative.id", index=True)
+    kind: str = Field(max_length=32)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class FsmRecord(SQLModel, table=True):
+    """aiogram FSM state and data, so a conversation survives a restart."""
+
+    __tablename__ = "fsm_record"
+    key: str = Field(primary_key=True, max_length=200)
+    state: str | None = Field(default=None, max_length=100)
+    data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
