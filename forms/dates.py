@@ -10,7 +10,9 @@ from forms.text import fold
 
 EARLIEST = date(1975, 1, 1)
 
-_DMY = re.compile(r"^(?:ngay\s*)?(\d{1,2})\s*(?:[/.\-]|\s+thang\s+)\s*(\d{1,2})\s*(?:[/.\-]|\s+nam\s+)\s*(\d{2}|\d{4})$")
+_DMY = re.compile(
+    r"^(?:ngay\s*)?(\d{1,2})\s*(?:[/.\-]|\s+thang\s+)\s*(\d{1,2})\s*(?:[/.\-]|\s+nam\s+)\s*(\d{2}|\d{4})$"
+)
 _MY = re.compile(r"^(?:thang\s*)?(\d{1,2})\s*(?:[/.\-]|\s+nam\s+)\s*(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _RELATIVE = {"hom nay": 0, "today": 0, "hom qua": 1, "yesterday": 1}

@@ -115,7 +115,9 @@ async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:
             )
         for row in rows:
             await conn.execute(
-                text("UPDATE unit SET parent_id = (SELECT p.id FROM unit p WHERE p.code = :parent) WHERE code = :code"),
+                text(
+                    "UPDATE unit SET parent_id = (SELECT p.id FROM unit p WHERE p.code = :parent) WHERE code = :code"
+                ),
                 {"parent": row.parent_code, "code": row.code},
             )
     added = sum(1 for row in rows if row.code not in existing)

@@ -67,7 +67,12 @@ class SqliteBackend:
 
     def _open(self) -> None:
         conn = sqlite3.connect(self._path, isolation_level=None, timeout=self._busy / 1000)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={self._busy}", "foreign_keys=ON"):
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            f"busy_timeout={self._busy}",
+            "foreign_keys=ON",
+        ):
             conn.execute(f"PRAGMA {pragma}")
         self._conn = conn
 
@@ -183,7 +188,9 @@ class GroupCommitter:
 
     async def _commit(self, batch: list[tuple[Sequence[Stmt], asyncio.Future[OpResult]]]) -> None:
         try:
-            results: list[OpResult | BaseException] = list(await self._backend.run_batch([op for op, _ in batch]))
+            results: list[OpResult | BaseException] = list(
+                await self._backend.run_batch([op for op, _ in batch])
+            )
         except Exception:
             results = []  # one op failed: run each alone so only that one fails
             for op, _ in batch:

@@ -1,0 +1,1 @@
+"""Process wiring: settings, the dispatcher factory, middlewares, runners and the command line."""

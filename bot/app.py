@@ -1,0 +1,63 @@
+"""Factories: the Bot, the Dispatcher with its storage, isolation, middlewares and routers."""
+
+from __future__ import annotations
+
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+
+from bot.commands import set_commands
+from bot.i18n import LocaleMiddleware, create_i18n
+from bot.middlewares import InFlight, MemberMiddleware
+from bot.settings import Settings
+from forms.engine import Form
+from forms.template import DEFAULT_FIELDS_OF_WORK, Choice, build_fields
+from handlers import routers
+from storage.db import Database
+from storage.fsm import SqlStorage
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    if session is None and settings.telegram_api_base:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/")))
+    return Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_form(settings: Settings) -> Form:
+    fields = tuple(Choice(f"c{i}", name, translate=False) for i, name in enumerate(settings.fields_of_work))
+    return Form(build_fields(fields or DEFAULT_FIELDS_OF_WORK))
+
+
+def create_storage(settings: Settings, db: Database) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when configured (several workers share state and per-user locks), else our database."""
+    if settings.redis_url:
+        storage = RedisStorage.from_url(settings.redis_url)
+        return storage, RedisEventIsolation(storage.redis)
+    return SqlStorage(db), SimpleEventIsolation()
+
+
+def create_dispatcher(settings: Settings, db: Database, *, storage: BaseStorage | None = None,
+                      isolation: BaseEventIsolation | None = None) -> Dispatcher:  # fmt: skip
+    if storage is None:
+        storage, isolation = create_storage(settings, db)
+    i18n = create_i18n(settings.locales_dir, settings.default_language)
+    inflight = InFlight()
+    dp = Dispatcher(storage=storage, events_isolation=isolation or SimpleEventIsolation(), db=db,
+                    form=create_form(settings), tz=ZoneInfo(settings.timezone), settings=settings,
+                    inflight=inflight)  # fmt: skip
+    dp.startup.register(partial(set_commands, i18n=i18n))
+    dp.shutdown.register(partial(inflight.drained, timeout=settings.shutdown_grace_s))
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(MemberMiddleware(db))
+    LocaleMiddleware(i18n).setup(dp)
+    dp.include_routers(*routers())
+    return dp

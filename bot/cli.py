@@ -1,0 +1,94 @@
+"""The ``sangkien`` command: ``run``, ``db upgrade``, ``units import FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from storage.db import DatabaseUnavailable
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sangkien", description="Sáng kiến Bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot with long polling")
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply the database migrations")
+    units = sub.add_parser("units", help="the union units").add_subparsers(dest="action", required=True)
+    imp = units.add_parser("import", help="load units from a CSV file (code,name,parent_code)")
+    imp.add_argument("file", type=Path)
+    return parser
+
+
+async def _db_upgrade(settings: Settings) -> str:
+    from bot.runner import open_database
+
+    db = await open_database(settings)
+    await db.close()
+    return f"database {db.safe_url} is up to date"
+
+
+async def _units_import(settings: Settings, file: Path) -> str:
+    from bot.runner import open_database
+    from storage.units import import_units, read_units_csv
+
+    rows = read_units_csv(file)
+    db = await open_database(settings)
+    try:
+        added, updated = await import_units(db, rows)
+    finally:
+        await db.close()
+    return f"{added} unit(s) added, {updated} updated"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"sangkien: configuration error: {problems}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.runner import run_polling
+    from storage.units import ImportError_
+
+    try:
+        if args.command == "run":
+            asyncio.run(run_polling(settings))
+        elif args.command == "db":
+            print(asyncio.run(_db_upgrade(settings)))
+        else:
+            print(asyncio.run(_units_import(settings, args.file)))
+    except (ValueError, DatabaseUnavailable) as exc:
+        print(f"sangkien: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ImportError_ as exc:
+        print("sangkien: nothing imported:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"sangkien: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except TelegramUnauthorizedError:
+        print("sangkien: Telegram refused BOT_TOKEN (unauthorized); check the token", file=sys.stderr)
+        return EXIT_CONFIG
+    except TelegramNetworkError as exc:
+        print(f"sangkien: cannot reach the Telegram Bot API: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The command menu, registered with setMyCommands in Vietnamese (default) and English."""
+
+from __future__ import annotations
+
+from aiogram import Bot
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.utils.i18n import I18n
+
+from forms.errors import N_
+
+COMMANDS = (
+    ("new", N_("Write up a new initiative")),
+    ("drafts", N_("Your drafts")),
+    ("my", N_("Your initiatives and their status")),
+    ("profile", N_("Your profile")),
+    ("help", N_("Help")),
+    ("cancel", N_("Leave the form, keeping the draft")),
+)
+
+
+async def set_commands(bot: Bot, i18n: I18n) -> None:
+    scope = BotCommandScopeAllPrivateChats()
+    for locale in i18n.available_locales:
+        commands = [BotCommand(command=c, description=i18n.gettext(d, locale=locale)) for c, d in COMMANDS]
+        language = None if locale == i18n.default_locale else locale
+        await bot.set_my_commands(commands, scope=scope, language_code=language)

@@ -1,0 +1,60 @@
+"""Typed callback data: ids and enums only (Telegram allows 64 bytes)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class Nav(StrEnum):
+    BACK = "b"
+    KEEP = "k"
+    CLEAR = "c"
+    RESTART = "r"
+    DONE = "d"
+    EXIT = "x"
+    CHOICE = "o"
+    TODAY = "t"
+    EDIT = "e"
+    SUBMIT = "s"
+
+
+class FormCb(CallbackData, prefix="v1f"):
+    """A button of the form; ``step`` is the field index it was shown for (-1 at the preview)."""
+
+    action: Nav
+    draft: int
+    step: int
+    value: int = 0
+
+
+class DraftAction(StrEnum):
+    RESUME = "r"
+    DELETE = "d"
+    CONFIRM = "y"
+    KEEP = "n"
+
+
+class DraftCb(CallbackData, prefix="v1d"):
+    action: DraftAction
+    draft: int
+
+
+class LangCb(CallbackData, prefix="v1l"):
+    code: str
+
+
+class UnitCb(CallbackData, prefix="v1u"):
+    unit: int
+
+
+class ProfileItem(StrEnum):
+    NAME = "n"
+    UNIT = "u"
+    PHONE = "p"
+    LANGUAGE = "l"
+
+
+class ProfileCb(CallbackData, prefix="v1p"):
+    item: ProfileItem

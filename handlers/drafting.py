@@ -1,0 +1,133 @@
+"""/new and the worker's answers: text (joined parts for long answers), photos and documents, anything else."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from forms.engine import PREVIEW, Form
+from forms.errors import FormError
+from forms.render import parts_text
+from forms.template import Kind
+from forms.text import has_words, normalize
+from handlers import keyboards
+from handlers.formview import active_draft, advance, error_text, open_draft, show, today, understood
+from handlers.states import Drafting
+from storage.db import Database
+from storage.initiatives import create_draft, form_state, save_form
+from storage.models import Member
+
+
+async def new(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
+    if member is None:
+        await message.answer(_("You are not registered yet. Send /start first."))
+        return
+    draft = await create_draft(db, member, form.start())
+    await open_draft(state, draft)
+    note = _("A new draft is open. There are {n} steps; every answer is saved at once, so you can stop and "
+             "continue later with /drafts.").format(n=len(form.fields))  # fmt: skip
+    await show(message, form, draft, note=note)
+
+
+async def answer(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form,
+                 tz: ZoneInfo) -> None:  # fmt: skip
+    draft = await active_draft(state, db, member)
+    if draft is None or member is None:
+        await state.clear()
+        await message.answer(_("This draft is no longer open. Send /drafts to see your drafts."))
+        return
+    text = message.text or ""
+    current = form_state(draft)
+    if text.startswith("/"):
+        await message.answer(_("Unknown command. Send /help to see the commands."))
+        return
+    if current.step == PREVIEW:
+        await show(message, form, draft, current, _("Use the buttons to change a part or to submit."))
+        return
+    f = form[current.step]
+    if f.kind is Kind.FILES:
+        await show(message, form, draft, current, "⚠️ " + _("Please send photos or documents, or press Done."))
+        return
+    if f.kind is Kind.LONGTEXT:
+        part = normalize(text, multiline=True)
+        if not has_words(part):
+            await message.answer("⚠️ " + _("Please answer in words: emoji or symbols alone are not enough."))
+            return
+        new_state = form.add_part(current, part)
+        draft = await save_form(
+            db, draft, new_state, actor_id=member.id, kind="draft.part", detail={"field": f.key}
+        )
+        await message.answer(
+            parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id or 0)
+        )
+        return
+    try:
+        value = form.parse(f, text, today(tz))
+    except FormError as err:
+        await show(message, form, draft, current, error_text(err))
+        return
+    await advance(message, form, db, draft, member, form.set_answer(current, value), kind="draft.answer",
+                  note=understood(f, value))  # fmt: skip
+
+
+async def attachment(
+    message: Message, state: FSMContext, db: Database, member: Member | None, form: Form
+) -> None:
+    draft = await active_draft(state, db, member)
+    if draft is None or member is None:
+        await state.clear()
+        await message.answer(_("This draft is no longer open. Send /drafts to see your drafts."))
+        return
+    current = form_state(draft)
+    files_step = form.position("files")[0]
+    if current.step != "files":
+        note = "⚠️ " + _("You can attach photos and documents at step {k}.").format(k=files_step)
+        await show(message, form, draft, current, note)
+        return
+    if message.photo:
+        photo = message.photo[-1]
+        file = {"kind": "photo", "file_id": photo.file_id, "file_unique_id": photo.file_unique_id,
+                "size": photo.file_size}  # fmt: skip
+    else:
+        doc = message.document
+        assert doc is not None
+        file = {"kind": "document", "file_id": doc.file_id, "file_unique_id": doc.file_unique_id,
+                "file_name": doc.file_name, "mime_type": doc.mime_type, "size": doc.file_size}  # fmt: skip
+    try:
+        new_state = form.add_file(current, file)
+    except FormError as err:
+        await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id or 0))
+        return
+    draft = await save_form(
+        db, draft, new_state, actor_id=member.id, kind="draft.file", detail={"kind": file["kind"]}
+    )
+    count = len(new_state.answers["files"])
+    await message.answer(_("File {n} received. Send more, or press Done.").format(n=count),
+                         reply_markup=keyboards.step(form, new_state, draft.id or 0))  # fmt: skip
+
+
+async def unreadable(
+    message: Message, state: FSMContext, db: Database, member: Member | None, form: Form
+) -> None:
+    draft = await active_draft(state, db, member)
+    note = "⚠️ " + _("I can only read text here: stickers, voice messages, locations and the like cannot be "
+                     "stored. Please type your answer.")  # fmt: skip
+    if draft is None:
+        await message.answer(note)
+        return
+    await show(message, form, draft, note=note)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(new, Command("new"))
+    router.message.register(answer, Drafting.filling, F.text)
+    router.message.register(attachment, Drafting.filling, F.photo | F.document)
+    router.message.register(unreadable, Drafting.filling)
+    return router

@@ -1,0 +1,113 @@
+"""/drafts (continue or delete, with confirmation) and /my (the worker's initiatives and their status)."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime
+
+from forms.engine import Form
+from forms.errors import N_
+from forms.render import step_label
+from handlers import keyboards
+from handlers.callbacks import DraftAction, DraftCb
+from handlers.formview import open_draft, show
+from storage.db import Database
+from storage.initiatives import DRAFT, delete_draft, get_initiative, list_for_author
+from storage.models import Initiative, Member
+
+STATUS = {
+    "draft": N_("draft"),
+    "submitted": N_("waiting for review"),
+    "in_review": N_("being reviewed"),
+    "changes_requested": N_("returned for changes"),
+    "confirmed": N_("confirmed"),
+    "rejected": N_("rejected"),
+}
+
+
+def _title(item: Initiative) -> str:
+    title = item.title or json.loads(item.answers).get("title")
+    return escape(title) if title else "<i>" + escape(_("(no name yet)")) + "</i>"
+
+
+async def drafts(message: Message, db: Database, member: Member | None, form: Form, tz: ZoneInfo) -> None:
+    if member is None:
+        await message.answer(_("You are not registered yet. Send /start first."))
+        return
+    items = await list_for_author(db, member, drafts=True)
+    if not items:
+        await message.answer(_("You have no drafts. Send /new to start one."))
+        return
+    locale = get_i18n().current_locale
+    lines = ["<b>" + _("Your drafts") + "</b>"]
+    for n, item in enumerate(items, start=1):
+        edited = format_datetime(item.updated_at, "short", tzinfo=tz, locale=locale)
+        lines.append(_("{n}. {title} — {step}, last edited {when}").format(
+            n=n, title=_title(item), step=step_label(form, item.step, _), when=edited))  # fmt: skip
+    await message.answer("\n".join(lines), reply_markup=keyboards.drafts(items))
+
+
+async def mine(message: Message, db: Database, member: Member | None) -> None:
+    if member is None:
+        await message.answer(_("You are not registered yet. Send /start first."))
+        return
+    items = await list_for_author(db, member, drafts=False)
+    if not items:
+        await message.answer(_("You have not submitted any initiative yet. Send /new to start one, "
+                               "or /drafts to finish a draft."))  # fmt: skip
+        return
+    lines = ["<b>" + _("Your initiatives") + "</b>"]
+    for item in items:
+        lines.append(
+            f"{escape(item.number or '—')} · {_title(item)} — {escape(_(STATUS.get(item.status, item.status)))}"
+        )
+    await message.answer("\n".join(lines))
+
+
+async def act(query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database,
+              member: Member | None, form: Form) -> None:  # fmt: skip
+    draft = await get_initiative(db, callback_data.draft)
+    if (
+        member is None
+        or draft is None
+        or draft.author_id != member.id
+        or not isinstance(query.message, Message)
+    ):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    if draft.status != DRAFT:
+        await query.answer(_("This draft is no longer open."), show_alert=True)
+        return
+    await query.answer()
+    message, action = query.message, callback_data.action
+    if action is DraftAction.RESUME:
+        await open_draft(state, draft)
+        await show(message, form, draft)
+    elif action is DraftAction.DELETE:
+        await message.answer(_("Delete the draft “{title}”? This cannot be undone.").format(title=_title(draft)),
+                             reply_markup=keyboards.confirm_delete(draft.id or 0))  # fmt: skip
+    elif action is DraftAction.CONFIRM:
+        deleted = await delete_draft(db, member, draft.id or 0)
+        if deleted and (await state.get_data()).get("draft") == draft.id:
+            await state.clear()
+        await message.answer(_("The draft is deleted.") if deleted else _("This draft is no longer open."))
+    else:
+        await message.answer(_("The draft is kept. Send /drafts to see your drafts."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(drafts, Command("drafts"))
+    router.message.register(mine, Command("my"))
+    router.callback_query.register(act, DraftCb.filter())
+    return router

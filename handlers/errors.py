@@ -1,0 +1,32 @@
+"""Unexpected errors: logged with the update's context, and a calm message to the user (no traceback)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import gettext as _
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(event: ErrorEvent) -> None:
+    update = event.update
+    user = update.event.from_user if hasattr(update.event, "from_user") else None  # type: ignore[union-attr]
+    log.error("update %s from user %s (%s) failed: %r", update.update_id, getattr(user, "id", None),
+              update.event_type, event.exception, exc_info=event.exception)  # fmt: skip
+    text = _("Sorry, something went wrong on my side. Your answers so far are saved; please try again.")
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message is not None:
+            await update.message.answer(text)
+    except Exception as exc:  # the network may be the reason we are here
+        log.warning("could not tell user %s about the error: %r", getattr(user, "id", None), exc)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.errors.register(on_error)
+    return router

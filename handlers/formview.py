@@ -1,0 +1,85 @@
+"""Showing a draft's current step or its preview; shared by the drafting, navigation and drafts routers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+
+from forms.engine import PREVIEW, Form, FormState
+from forms.errors import FormError
+from forms.render import preview_chunks, prompt_text, value_text
+from forms.template import Field, Kind
+from handlers import keyboards
+from handlers.states import Drafting
+from storage.db import Database
+from storage.initiatives import DRAFT, form_state, get_initiative, save_form
+from storage.models import Initiative, Member
+
+ECHOED = (Kind.CHOICE, Kind.DATE, Kind.MONEY, Kind.AUTHORS)
+
+
+def today(tz: ZoneInfo) -> date:
+    return datetime.now(tz).date()
+
+
+def error_text(err: FormError) -> str:
+    return "⚠️ " + escape(_(err.msgid).format(**err.params))
+
+
+async def show(message: Message, form: Form, draft: Initiative, state: FormState | None = None,
+               note: str = "") -> None:  # fmt: skip
+    """Send the current step's question (or the preview) with its buttons; ``note`` goes first."""
+    state = state or form_state(draft)
+    locale = get_i18n().current_locale
+    assert draft.id is not None
+    if state.step == PREVIEW:
+        chunks = preview_chunks(form, state.answers, _, locale)
+        if note:
+            chunks[0] = note + "\n\n" + chunks[0]
+        for chunk in chunks[:-1]:
+            await message.answer(chunk)
+        complete = not form.missing(state.answers)
+        await message.answer(chunks[-1], reply_markup=keyboards.preview(form, draft.id, complete))
+        return
+    text = prompt_text(form, state, _, locale)
+    await message.answer(
+        (note + "\n\n" if note else "") + text, reply_markup=keyboards.step(form, state, draft.id)
+    )
+
+
+def understood(f: Field, value: object) -> str:
+    """The line that shows back what was understood, for answers the bot interpreted."""
+    if f.kind not in ECHOED:
+        return "✓ " + escape(_("Saved."))
+    shown = value_text(f, value, _, get_i18n().current_locale)
+    return "✓ " + escape(_("Understood: {label}:").format(label=_(f.label))) + " " + shown
+
+
+async def advance(message: Message, form: Form, db: Database, draft: Initiative, member: Member,
+                  new: FormState, *, kind: str, note: str = "") -> Initiative:  # fmt: skip
+    """Store the new state of the draft (committed before any reply), then show what comes next."""
+    field = draft.step
+    draft = await save_form(db, draft, new, actor_id=member.id, kind=kind, detail={"field": field})
+    await show(message, form, draft, new, note)
+    return draft
+
+
+async def active_draft(state: FSMContext, db: Database, member: Member | None) -> Initiative | None:
+    if member is None:
+        return None
+    draft_id = (await state.get_data()).get("draft")
+    draft = await get_initiative(db, int(draft_id)) if draft_id else None
+    if draft is None or draft.author_id != member.id or draft.status != DRAFT:
+        return None
+    return draft
+
+
+async def open_draft(state: FSMContext, draft: Initiative) -> None:
+    await state.set_state(Drafting.filling)
+    await state.set_data({"draft": draft.id})

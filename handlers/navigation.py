@@ -1,0 +1,117 @@
+"""The form's buttons: a choice, Today, Done, Keep/Skip, Remove, Back, Save & exit, Edit and Submit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from forms.engine import PREVIEW, Form, FormState
+from forms.errors import N_, FormError
+from handlers.callbacks import FormCb, Nav
+from handlers.formview import advance, error_text, open_draft, show, today, understood
+from storage.db import Database
+from storage.initiatives import DRAFT, form_state, get_initiative, submit
+from storage.models import Member
+
+
+def move(form: Form, state: FormState, cb: FormCb, tz: ZoneInfo) -> tuple[FormState, str]:
+    """The new state after a button, and the note to show with it; raises FormError."""
+    if cb.action is Nav.BACK:
+        return form.back(state), ""
+    if cb.action is Nav.EDIT:
+        if not 0 <= cb.value < len(form.fields):
+            raise FormError(N_("This button is out of date."))
+        return form.edit(state, form.fields[cb.value].key), ""
+    f = form[state.step]
+    if cb.action is Nav.CHOICE:
+        value = form.choose(f, cb.value)
+        return form.set_answer(state, value), understood(f, value)
+    if cb.action is Nav.TODAY:
+        value = today(tz).isoformat()
+        return form.set_answer(state, value), understood(f, value)
+    if cb.action is Nav.KEEP:
+        return form.keep(state), ""
+    if cb.action is Nav.CLEAR:
+        return form.clear(state), ""
+    if cb.action is Nav.RESTART:
+        return replace(state, pending=()), ""
+    if cb.action is Nav.DONE and state.pending:
+        value = form.parse(f, form.join_parts(state), today(tz))
+        return form.set_answer(state, value), understood(f, value)
+    if cb.action is Nav.DONE:
+        if f.key not in state.answers and form.is_required(f, state.answers):
+            raise FormError(N_("Please type your answer first, then press Done."))
+        return form.keep(state), ""
+    raise FormError(N_("This button is out of date."))
+
+
+async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContext, db: Database,
+                   member: Member | None, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
+    draft = await get_initiative(db, callback_data.draft)
+    if (
+        member is None
+        or draft is None
+        or draft.author_id != member.id
+        or not isinstance(query.message, Message)
+    ):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    if draft.status != DRAFT:
+        await query.answer(_("This initiative was already submitted as {number}.").format(number=draft.number or "—"),
+                           show_alert=True)  # fmt: skip
+        return
+    current = form_state(draft)
+    shown_step = -1 if current.step == PREVIEW else form.index(current.step)
+    if callback_data.step != shown_step and callback_data.action is not Nav.EXIT:
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    await query.answer()
+    message = query.message
+    if (await state.get_data()).get("draft") != draft.id:
+        await open_draft(state, draft)
+    if callback_data.action is Nav.EXIT:
+        await state.clear()
+        await message.answer(_("Your draft is saved. Send /drafts to continue it later."))
+        return
+    if callback_data.action is Nav.SUBMIT:
+        await submit_draft(message, state, db, member, form, draft.id or 0)
+        return
+    try:
+        new_state, note = move(form, current, callback_data, tz)
+    except FormError as err:
+        await show(message, form, draft, current, error_text(err))
+        return
+    await advance(message, form, db, draft, member, new_state, kind=f"draft.{callback_data.action.name.lower()}",
+                  note=note)  # fmt: skip
+
+
+async def submit_draft(message: Message, state: FSMContext, db: Database, member: Member, form: Form,
+                       draft_id: int) -> None:  # fmt: skip
+    draft = await get_initiative(db, draft_id)
+    if draft is None:
+        return
+    current = form_state(draft)
+    if form.missing(current.answers):
+        await show(message, form, draft, current, "⚠️ " + _("Some required parts are still missing."))
+        return
+    result = await submit(db, draft, member, form)
+    if result is None:
+        await message.answer(_("This draft was already submitted."))
+        return
+    await state.clear()
+    await message.answer(
+        _("Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
+          "I will tell you the result. Send /my to follow it.").format(number=result.number)
+    )  # fmt: skip
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.callback_query.filter(F.message.chat.type == "private")
+    router.callback_query.register(navigate, FormCb.filter())
+    return router

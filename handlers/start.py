@@ -1,0 +1,157 @@
+"""/start: language, full name, unit, optional phone. The same steps change a profile (/profile)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+
+from forms.errors import FormError
+from forms.text import clean_answer
+from handlers import keyboards
+from handlers.callbacks import LangCb, UnitCb
+from handlers.profile import show_profile
+from handlers.states import Reg
+from storage.db import Database
+from storage.members import register, update_member
+from storage.models import Member
+from storage.units import search_units
+
+
+async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
+    """Ask for the first thing registration still lacks, or register the member."""
+    data = await state.get_data()
+    if "lang" not in data:
+        await state.set_state(Reg.language)
+        await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
+    elif "name" not in data:
+        await state.set_state(Reg.name)
+        await message.answer(
+            _("What is your full name? Type it, or press the button if it is right."),
+            reply_markup=keyboards.name_suggestions(message.chat.first_name or "", message.chat.last_name),
+        )
+    elif "unit_id" not in data:
+        await state.set_state(Reg.unit)
+        await message.answer(_("Which union unit are you in? Type part of its name, e.g. “cấp nước”."),
+                             reply_markup=ReplyKeyboardRemove())  # fmt: skip
+    elif "phone" not in data:
+        await state.set_state(Reg.phone)
+        await message.answer(_("You may share your phone number so the support team can call you. "
+                               "It is optional."), reply_markup=keyboards.share_phone())  # fmt: skip
+    else:
+        member = await register(db, tg_user_id=message.chat.id, full_name=data["name"], language=data["lang"],
+                                unit_id=data["unit_id"], phone=data["phone"] or None)  # fmt: skip
+        await state.clear()
+        await message.answer(
+            _("Thank you, {name}! You are registered. Send /new to write up an initiative, or /help to see "
+              "what I can do.").format(name=escape(member.full_name)),
+            reply_markup=ReplyKeyboardRemove(),
+        )  # fmt: skip
+
+
+async def finish_step(message: Message, state: FSMContext, db: Database, member: Member | None,
+                      **value: object) -> None:  # fmt: skip
+    """Store one answer: a member's change takes effect at once; during registration, ask the next thing."""
+    if member is not None:
+        changes = {"name": "full_name", "unit_id": "unit_id", "phone": "phone", "lang": "language"}
+        member = await update_member(db, member, **{changes[k]: v or None for k, v in value.items()})
+        await state.clear()
+        await message.answer(_("Saved."), reply_markup=ReplyKeyboardRemove())
+        await show_profile(message, db, member)
+        return
+    await state.update_data(**value)
+    await ask_next(message, state, db)
+
+
+async def start(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+    if member is not None:
+        await state.clear()
+        await message.answer(_("Welcome back, {name}! Send /new to write up an initiative, /drafts for your "
+                               "drafts, /help for everything else.").format(name=escape(member.full_name)))  # fmt: skip
+        return
+    await message.answer(
+        _("Hello! I help union members write up and register their initiatives (sáng kiến).")
+    )
+    await ask_next(message, state, db)
+
+
+async def pick_language(query: CallbackQuery, callback_data: LangCb, state: FSMContext, db: Database,
+                        member: Member | None, i18n: I18n) -> None:  # fmt: skip
+    if callback_data.code not in i18n.available_locales or not isinstance(query.message, Message):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    i18n.current_locale = callback_data.code
+    await query.answer()
+    await finish_step(query.message, state, db, member, lang=callback_data.code)
+
+
+async def got_name(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+    try:
+        name = clean_answer(message.text or "", multiline=False, max_len=100, min_len=2)
+    except FormError as err:
+        await message.answer(escape(_(err.msgid).format(**err.params)) + "\n" + _("What is your full name?"))
+        return
+    await finish_step(message, state, db, member, name=name)
+
+
+async def find_unit(message: Message, db: Database) -> None:
+    found = await search_units(db, message.text or "")
+    if not found:
+        await message.answer(_("No unit matches “{text}”. Try another part of the name.").format(
+            text=escape((message.text or "")[:100])))  # fmt: skip
+        return
+    await message.answer(
+        _("Pick your unit (or type another part of the name):"), reply_markup=keyboards.units(found)
+    )
+
+
+async def pick_unit(query: CallbackQuery, callback_data: UnitCb, state: FSMContext, db: Database,
+                    member: Member | None) -> None:  # fmt: skip
+    await query.answer()
+    if isinstance(query.message, Message):
+        await finish_step(query.message, state, db, member, unit_id=callback_data.unit)
+
+
+async def got_contact(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+    contact = message.contact
+    if contact is None or contact.user_id != message.chat.id:
+        await message.answer(_("Please share your own number with the button below."),
+                             reply_markup=keyboards.share_phone())  # fmt: skip
+        return
+    await finish_step(message, state, db, member, phone=contact.phone_number[:32])
+
+
+async def skip_phone(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+    if message.text != _("Skip"):
+        await message.answer(_("Please press the button to share your number, or press Skip."),
+                             reply_markup=keyboards.share_phone())  # fmt: skip
+        return
+    await finish_step(message, state, db, member, phone="")
+
+
+async def language_expected(message: Message) -> None:
+    await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
+
+
+async def text_expected(message: Message) -> None:
+    await message.answer(_("Please type your answer as text."))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(start, CommandStart())
+    router.callback_query.register(pick_language, LangCb.filter())
+    router.message.register(got_name, Reg.name, F.text, ~F.text.startswith("/"))
+    router.message.register(find_unit, Reg.unit, F.text, ~F.text.startswith("/"))
+    router.callback_query.register(pick_unit, StateFilter(Reg.unit), UnitCb.filter())
+    router.message.register(got_contact, Reg.phone, F.contact)
+    router.message.register(skip_phone, Reg.phone, F.text, ~F.text.startswith("/"))
+    router.message.register(language_expected, Reg.language)
+    router.message.register(text_expected, StateFilter(Reg.name, Reg.unit))
+    return router

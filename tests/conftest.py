@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+
+from bot.app import create_bot, create_dispatcher
+from bot.settings import Settings
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.units import import_units, read_units_csv
+from tests.fake_telegram import FakeTelegram
+from tests.tgclient import TgUser
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS_CSV = Path(__file__).parent / "data" / "units.csv"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def service_missing(what: str, reason: str) -> None:
+    """Skip with a visible reason on a developer machine; fail under CI, where the service must be there."""
+    message = f"{what} is not reachable ({reason})"
+    if IN_CI:
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file with the test units, built once and copied for each test."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+
+    async def build() -> None:
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.start()
+        await upgrade(db.engine)
+        await import_units(db, read_units_csv(UNITS_CSV))
+        await db.close()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, template_db: Path) -> Path:
+    target = tmp_path / "sangkien.db"
+    shutil.copy(template_db, target)
+    return target
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def make_settings(db_url: str, fake: FakeTelegram, **extra: Any) -> Settings:
+    return Settings(_env_file=None, bot_token=fake.token, database_url=db_url,  # type: ignore[call-arg]
+                    telegram_api_base=fake.base_url, **extra)  # fmt: skip
+
+
+class App:
+    """The bot built by the production factories, fed updates in-process; Telegram is the fake server."""
+
+    def __init__(self, fake: FakeTelegram, db: Database, bot: Bot, dp: Dispatcher) -> None:
+        self.fake, self.db, self.bot, self.dp = fake, db, bot, dp
+        self._users = 0
+
+    async def deliver(self, update: dict[str, Any], user: TgUser, expect: int) -> None:
+        full = {"update_id": self.fake.next_update_id(), **update}
+        await self.dp.feed_update(self.bot, Update.model_validate(full, context={"bot": self.bot}))
+
+    def user(self, user_id: int | None = None, **kwargs: Any) -> TgUser:
+        self._users += 1
+        return TgUser(self.fake, self.deliver, user_id or 10_000 + self._users, **kwargs)
+
+
+async def build_app(fake: FakeTelegram, settings: Settings) -> App:
+    db = Database(settings.database_url)
+    await db.start()
+    await upgrade(db.engine)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, db)
+    await dp.emit_startup(bot=bot)
+    return App(fake, db, bot, dp)
+
+
+async def close_app(app: App) -> None:
+    await app.dp.emit_shutdown(bot=app.bot)
+    await app.bot.session.close()
+    await app.db.close()
+
+
+@pytest.fixture
+async def app(fake: FakeTelegram, db_path: Path) -> AsyncIterator[App]:
+    application = await build_app(fake, make_settings(f"sqlite+aiosqlite:///{db_path}", fake))
+    yield application
+    await close_app(application)
+
+
+async def register(user: TgUser, *, lang: str = "vi", unit_query: str = "cấp nước") -> None:
+    """Walk /start to the end, as a worker would."""
+    await user.send("/start", expect=2)
+    await user.click("Tiếng Việt" if lang == "vi" else "English")
+    await user.click(user.last.button_texts()[0])
+    await user.send(unit_query)
+    await user.click(user.last.button_texts()[0])
+    await user.send_contact("+84912345678")
+
+
+@pytest.fixture
+async def worker(app: App) -> TgUser:
+    user = app.user()
+    await register(user)
+    return user

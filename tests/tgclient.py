@@ -1,0 +1,115 @@
+"""A simulated Telegram user: sends messages and presses buttons, returns what the bot sent back.
+
+``deliver`` either feeds the update to the dispatcher in-process (flow tests), or queues it on the fake
+server for the real ``sangkien`` process and waits for the expected replies (end-to-end tests)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tests.fake_telegram import FakeTelegram, Sent
+
+Deliver = Callable[[dict[str, Any], "TgUser", int], Awaitable[None]]
+_query_ids = itertools.count(1)
+
+
+class TgUser:
+    def __init__(self, fake: FakeTelegram, deliver: Deliver, user_id: int, first_name: str = "An",
+                 last_name: str | None = "Nguyễn Văn", language_code: str = "vi") -> None:  # fmt: skip
+        self.fake, self.deliver, self.id = fake, deliver, user_id
+        self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
+        self.chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
+        if last_name:
+            self.user["last_name"] = self.chat["last_name"] = last_name
+        fake.add_chat(self.chat)
+        self._message_ids = itertools.count(1)
+
+    # -- what the user sees ------------------------------------------------------------------------------
+    @property
+    def history(self) -> list[Sent]:
+        return self.fake.in_chat(self.id)
+
+    @property
+    def last(self) -> Sent:
+        return self.history[-1]
+
+    def _since(self, last_id: int) -> list[Sent]:
+        return [m for m in self.history if m.message_id > last_id]
+
+    def _last_id(self) -> int:
+        history = self.history
+        return history[-1].message_id if history else 0
+
+    @property
+    def alerts(self) -> list[str]:
+        return [a.get("text", "") for a in self.fake.callback_answers if a.get("text")]
+
+    # -- what the user does ------------------------------------------------------------------------------
+    async def _message(self, expect: int, **content: Any) -> list[Sent]:
+        last_id = self._last_id()
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self.chat,
+                   "from": self.user, **content}  # fmt: skip
+        await self.deliver({"message": message}, self, expect)
+        return self._since(last_id)
+
+    async def send(self, text: str, expect: int = 1) -> list[Sent]:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        return await self._message(expect, **content)
+
+    async def send_contact(self, phone: str, own: bool = True, expect: int = 1) -> list[Sent]:
+        contact = {"phone_number": phone, "first_name": self.user["first_name"],
+                   "user_id": self.id if own else self.id + 1}  # fmt: skip
+        return await self._message(expect, contact=contact)
+
+    async def send_photo(self, expect: int = 1) -> list[Sent]:
+        n = next(self._message_ids)
+        sizes = [{"file_id": f"PHOTO{n}-{w}", "file_unique_id": f"UP{n}-{w}", "width": w, "height": w,
+                  "file_size": w * 100} for w in (90, 800)]  # fmt: skip
+        return await self._message(expect, photo=sizes)
+
+    async def send_document(self, name: str = "ban-ve.pdf", expect: int = 1) -> list[Sent]:
+        n = next(self._message_ids)
+        doc = {"file_id": f"DOC{n}", "file_unique_id": f"UD{n}", "file_name": name,
+               "mime_type": "application/pdf", "file_size": 12345}  # fmt: skip
+        return await self._message(expect, document=doc)
+
+    async def send_sticker(self, expect: int = 1) -> list[Sent]:
+        sticker = {"file_id": "STK", "file_unique_id": "USTK", "type": "regular", "width": 512, "height": 512,
+                   "is_animated": False, "is_video": False}  # fmt: skip
+        return await self._message(expect, sticker=sticker)
+
+    async def send_voice(self, expect: int = 1) -> list[Sent]:
+        return await self._message(expect, voice={"file_id": "V", "file_unique_id": "UV", "duration": 3})
+
+    async def send_location(self, expect: int = 1) -> list[Sent]:
+        return await self._message(expect, location={"latitude": 21.85, "longitude": 106.76})
+
+    def find_button(self, text: str, message: Sent | None = None) -> tuple[Sent, dict[str, Any]]:
+        candidates = [message] if message else reversed(self.history)
+        for m in candidates:
+            for row in m.buttons:
+                for button in row:
+                    if button["text"] == text or button["text"].endswith(" " + text):
+                        return m, button
+        raise AssertionError(
+            f"no button {text!r}; last message: {self.last.text!r} {self.last.button_texts()}"
+        )
+
+    async def click(self, text: str, message: Sent | None = None, expect: int = 1) -> list[Sent]:
+        """Press an inline button (found by its label) on ``message`` or the newest message that has it."""
+        m, button = self.find_button(text, message)
+        if "callback_data" not in button:  # a reply-keyboard button sends its text
+            return await self.send(button["text"], expect)
+        return await self.press(m, button["callback_data"], expect)
+
+    async def press(self, message: Sent, data: str, expect: int = 1) -> list[Sent]:
+        last_id = self._last_id()
+        query = {"id": str(next(_query_ids)), "from": self.user, "chat_instance": f"ci{self.id}",
+                 "message": self.fake.message_json(message), "data": data}  # fmt: skip
+        await self.deliver({"callback_query": query}, self, expect)
+        return self._since(last_id)
