@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.runner import run_polling
-    from storage.units import ImportError_
+    from storage.units import UnitImportError
 
     try:
         if args.command == "run":
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, DatabaseUnavailable) as exc:
         print(f"sangkien: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except ImportError_ as exc:
+    except UnitImportError as exc:
         print("sangkien: nothing imported:\n  " + "\n  ".join(exc.problems), file=sys.stderr)
         return EXIT_CONFIG
     except OSError as exc:

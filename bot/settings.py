@@ -48,7 +48,5 @@ class Settings(BaseSettings):
         try:
             validate_token(value)
         except TokenValidationError as exc:
-            raise ValueError(
-                "BOT_TOKEN is malformed: expected digits, a colon and a key, like 123456:ABC-def"
-            ) from exc
+            raise ValueError("BOT_TOKEN is malformed: expected digits, a colon and a key, like 123456:ABC-def") from exc
         return value

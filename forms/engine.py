@@ -60,9 +60,7 @@ class Form:
         else:
             i = self._index[state.step] + 1
             step = self.fields[i].key if i < len(self.fields) else PREVIEW
-        return replace(
-            state, answers=answers, step=step, pending=(), editing=state.editing and step != PREVIEW
-        )
+        return replace(state, answers=answers, step=step, pending=(), editing=state.editing and step != PREVIEW)
 
     def set_answer(self, state: FormState, value: Any) -> FormState:
         return self._after(state, {**state.answers, state.step: value})

@@ -106,9 +106,7 @@ def preview_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str)
         names = ", ".join(_(f.label) for f in missing)
         blocks.append("⚠️ " + escape(_("Still missing: {fields}.").format(fields=names)))
     else:
-        blocks.append(
-            escape(_("Check each part. Press a field to change it, or Submit to send it for review."))
-        )
+        blocks.append(escape(_("Check each part. Press a field to change it, or Submit to send it for review.")))
     chunks: list[str] = []
     for block in blocks:
         if chunks and len(chunks[-1]) + len(block) + 2 <= MESSAGE_LIMIT:

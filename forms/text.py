@@ -18,7 +18,7 @@ def normalize(text: str, *, multiline: bool = False) -> str:
     Single-line answers fold newlines into spaces; multi-line answers keep at most one blank line.
     """
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch) not in _CONTROL)
+    text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _CONTROL)
     if not multiline:
         text = text.replace("\n", " ")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]

@@ -59,12 +59,8 @@ async def answer(message: Message, state: FSMContext, db: Database, member: Memb
             await message.answer("⚠️ " + _("Please answer in words: emoji or symbols alone are not enough."))
             return
         new_state = form.add_part(current, part)
-        draft = await save_form(
-            db, draft, new_state, actor_id=member.id, kind="draft.part", detail={"field": f.key}
-        )
-        await message.answer(
-            parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id or 0)
-        )
+        draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.part", detail={"field": f.key})
+        await message.answer(parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id or 0))
         return
     try:
         value = form.parse(f, text, today(tz))
@@ -75,9 +71,7 @@ async def answer(message: Message, state: FSMContext, db: Database, member: Memb
                   note=understood(f, value))  # fmt: skip
 
 
-async def attachment(
-    message: Message, state: FSMContext, db: Database, member: Member | None, form: Form
-) -> None:
+async def attachment(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
     draft = await active_draft(state, db, member)
     if draft is None or member is None:
         await state.clear()
@@ -103,17 +97,13 @@ async def attachment(
     except FormError as err:
         await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id or 0))
         return
-    draft = await save_form(
-        db, draft, new_state, actor_id=member.id, kind="draft.file", detail={"kind": file["kind"]}
-    )
+    draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.file", detail={"kind": file["kind"]})
     count = len(new_state.answers["files"])
     await message.answer(_("File {n} received. Send more, or press Done.").format(n=count),
                          reply_markup=keyboards.step(form, new_state, draft.id or 0))  # fmt: skip
 
 
-async def unreadable(
-    message: Message, state: FSMContext, db: Database, member: Member | None, form: Form
-) -> None:
+async def unreadable(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
     draft = await active_draft(state, db, member)
     note = "⚠️ " + _("I can only read text here: stickers, voice messages, locations and the like cannot be "
                      "stored. Please type your answer.")  # fmt: skip

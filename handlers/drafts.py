@@ -76,12 +76,7 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
 async def act(query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database,
               member: Member | None, form: Form) -> None:  # fmt: skip
     draft = await get_initiative(db, callback_data.draft)
-    if (
-        member is None
-        or draft is None
-        or draft.author_id != member.id
-        or not isinstance(query.message, Message)
-    ):
+    if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     if draft.status != DRAFT:

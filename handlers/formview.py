@@ -48,9 +48,7 @@ async def show(message: Message, form: Form, draft: Initiative, state: FormState
         await message.answer(chunks[-1], reply_markup=keyboards.preview(form, draft.id, complete))
         return
     text = prompt_text(form, state, _, locale)
-    await message.answer(
-        (note + "\n\n" if note else "") + text, reply_markup=keyboards.step(form, state, draft.id)
-    )
+    await message.answer((note + "\n\n" if note else "") + text, reply_markup=keyboards.step(form, state, draft.id))
 
 
 def understood(f: Field, value: object) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.keyboard import InlineKeyboardBuilder, KeyboardBuilder
 
 from forms.engine import PREVIEW, Form, FormState
 from forms.template import Kind
@@ -23,11 +23,15 @@ from handlers.callbacks import (
 from storage.models import Initiative, Unit
 
 
+def _inline(kb: KeyboardBuilder[InlineKeyboardButton]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=kb.export())
+
+
 def languages() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text="🇻🇳 Tiếng Việt", callback_data=LangCb(code="vi"))
     kb.button(text="🇬🇧 English", callback_data=LangCb(code="en"))
-    return kb.as_markup()
+    return _inline(kb)
 
 
 def name_suggestions(first: str, last: str | None) -> ReplyKeyboardMarkup | None:
@@ -49,7 +53,7 @@ def units(found: Sequence[Unit]) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for unit in found:
         kb.button(text=unit.name[:60], callback_data=UnitCb(unit=unit.id or 0))
-    return kb.adjust(1).as_markup()
+    return _inline(kb.adjust(1))
 
 
 def profile() -> InlineKeyboardMarkup:
@@ -58,7 +62,7 @@ def profile() -> InlineKeyboardMarkup:
     kb.button(text=_("Change unit"), callback_data=ProfileCb(item=ProfileItem.UNIT))
     kb.button(text=_("Change phone"), callback_data=ProfileCb(item=ProfileItem.PHONE))
     kb.button(text=_("Language"), callback_data=ProfileCb(item=ProfileItem.LANGUAGE))
-    return kb.adjust(2).as_markup()
+    return _inline(kb.adjust(2))
 
 
 def step(form: Form, state: FormState, draft_id: int) -> InlineKeyboardMarkup:
@@ -94,21 +98,17 @@ def step(form: Form, state: FormState, draft_id: int) -> InlineKeyboardMarkup:
     add(_("⬅️ Back"), Nav.BACK)
     add(_("💾 Save & exit"), Nav.EXIT)
     sizes.append(2)
-    return kb.adjust(*sizes).as_markup()
+    return _inline(kb.adjust(*sizes))
 
 
 def preview(form: Form, draft_id: int, complete: bool) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for i, f in enumerate(form.fields):
-        kb.button(
-            text="✏️ " + _(f.label), callback_data=FormCb(action=Nav.EDIT, draft=draft_id, step=-1, value=i)
-        )
+        kb.button(text="✏️ " + _(f.label), callback_data=FormCb(action=Nav.EDIT, draft=draft_id, step=-1, value=i))
     if complete:
-        kb.button(
-            text=_("📨 Submit for review"), callback_data=FormCb(action=Nav.SUBMIT, draft=draft_id, step=-1)
-        )
+        kb.button(text=_("📨 Submit for review"), callback_data=FormCb(action=Nav.SUBMIT, draft=draft_id, step=-1))
     kb.button(text=_("💾 Save & exit"), callback_data=FormCb(action=Nav.EXIT, draft=draft_id, step=-1))
-    return kb.adjust(2).as_markup()
+    return _inline(kb.adjust(2))
 
 
 def drafts(items: Sequence[Initiative]) -> InlineKeyboardMarkup:
@@ -122,14 +122,14 @@ def drafts(items: Sequence[Initiative]) -> InlineKeyboardMarkup:
             text=_("🗑 Delete {n}").format(n=n),
             callback_data=DraftCb(action=DraftAction.DELETE, draft=draft.id or 0),
         )
-    return kb.adjust(2).as_markup()
+    return _inline(kb.adjust(2))
 
 
 def confirm_delete(draft_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("Yes, delete it"), callback_data=DraftCb(action=DraftAction.CONFIRM, draft=draft_id))
     kb.button(text=_("No, keep it"), callback_data=DraftCb(action=DraftAction.KEEP, draft=draft_id))
-    return kb.as_markup()
+    return _inline(kb)
 
 
 def is_preview(state: FormState) -> bool:

@@ -53,12 +53,7 @@ def move(form: Form, state: FormState, cb: FormCb, tz: ZoneInfo) -> tuple[FormSt
 async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContext, db: Database,
                    member: Member | None, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
     draft = await get_initiative(db, callback_data.draft)
-    if (
-        member is None
-        or draft is None
-        or draft.author_id != member.id
-        or not isinstance(query.message, Message)
-    ):
+    if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     if draft.status != DRAFT:

@@ -38,9 +38,7 @@ async def profile(message: Message, state: FSMContext, db: Database, member: Mem
     await show_profile(message, db, member)
 
 
-async def change(
-    query: CallbackQuery, callback_data: ProfileCb, state: FSMContext, member: Member | None
-) -> None:
+async def change(query: CallbackQuery, callback_data: ProfileCb, state: FSMContext, member: Member | None) -> None:
     await query.answer()
     if member is None or not isinstance(query.message, Message):
         return

@@ -64,7 +64,7 @@ async def finish_step(message: Message, state: FSMContext, db: Database, member:
         await message.answer(_("Saved."), reply_markup=ReplyKeyboardRemove())
         await show_profile(message, db, member)
         return
-    await state.update_data(**value)
+    await state.update_data(value)
     await ask_next(message, state, db)
 
 
@@ -74,9 +74,7 @@ async def start(message: Message, state: FSMContext, db: Database, member: Membe
         await message.answer(_("Welcome back, {name}! Send /new to write up an initiative, /drafts for your "
                                "drafts, /help for everything else.").format(name=escape(member.full_name)))  # fmt: skip
         return
-    await message.answer(
-        _("Hello! I help union members write up and register their initiatives (sáng kiến).")
-    )
+    await message.answer(_("Hello! I help union members write up and register their initiatives (sáng kiến)."))
     await ask_next(message, state, db)
 
 
@@ -105,9 +103,7 @@ async def find_unit(message: Message, db: Database) -> None:
         await message.answer(_("No unit matches “{text}”. Try another part of the name.").format(
             text=escape((message.text or "")[:100])))  # fmt: skip
         return
-    await message.answer(
-        _("Pick your unit (or type another part of the name):"), reply_markup=keyboards.units(found)
-    )
+    await message.answer(_("Pick your unit (or type another part of the name):"), reply_markup=keyboards.units(found))
 
 
 async def pick_unit(query: CallbackQuery, callback_data: UnitCb, state: FSMContext, db: Database,

@@ -29,7 +29,7 @@ class SqlStorage(BaseStorage):
     async def _load(self, key: str) -> tuple[str | None, dict[str, Any]]:
         cached = self.db.cache.get(("fsm", key))
         if cached is not MISSING:
-            return cached  # type: ignore[no-any-return]
+            return cached
         async with self.db.session() as session:
             row = (await session.exec(select(FsmRecord).where(FsmRecord.key == key))).first()
         value = (row.state, json.loads(row.data)) if row else (None, {})

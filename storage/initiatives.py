@@ -35,7 +35,7 @@ def form_state(draft: Initiative) -> FormState:
 async def get_initiative(db: Database, initiative_id: int) -> Initiative | None:
     cached = db.cache.get(("initiative", initiative_id))
     if cached is not MISSING:
-        return cached  # type: ignore[no-any-return]
+        return cached
     async with db.session() as session:
         row = await session.get(Initiative, initiative_id)
     db.cache.put(("initiative", initiative_id), row)
@@ -140,9 +140,7 @@ async def submit(db: Database, draft: Initiative, member: Member, form: Form) ->
             {**iid, "kind": f["kind"], "file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
              "file_name": f.get("file_name"), "mime_type": f.get("mime_type"), "size": f.get("size")},
         ))  # fmt: skip
-    stmts.append(
-        event_stmt("initiative.submitted", {"number": number}, member_id=member.id, initiative_id=draft.id)
-    )
+    stmts.append(event_stmt("initiative.submitted", {"number": number}, member_id=member.id, initiative_id=draft.id))
     result = await db.write_all(stmts)
     db.cache.drop(("initiative", draft.id))
     return Submitted(number, draft.id) if result.applied else None
@@ -165,8 +163,6 @@ async def list_for_author(db: Database, member: Member, *, drafts: bool) -> list
     if drafts:
         query = query.where(Initiative.status == DRAFT).order_by(col(Initiative.updated_at).desc())
     else:
-        query = query.where(col(Initiative.status).not_in([DRAFT, DELETED])).order_by(
-            col(Initiative.id).desc()
-        )
+        query = query.where(col(Initiative.status).not_in([DRAFT, DELETED])).order_by(col(Initiative.id).desc())
     async with db.session() as session:
         return list((await session.exec(query.limit(50))).all())

@@ -18,7 +18,7 @@ EDITABLE = ("full_name", "language", "unit_id", "phone")
 async def get_member(db: Database, tg_user_id: int) -> Member | None:
     cached = db.cache.get(("member", tg_user_id))
     if cached is not MISSING:
-        return cached  # type: ignore[no-any-return]
+        return cached
     async with db.session() as session:
         member = (await session.exec(select(Member).where(Member.tg_user_id == tg_user_id))).first()
     db.cache.put(("member", tg_user_id), member)

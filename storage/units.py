@@ -49,7 +49,7 @@ class UnitRow:
     parent_code: str | None
 
 
-class ImportError_(Exception):  # noqa: N801 (not the builtin)
+class UnitImportError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
@@ -63,7 +63,7 @@ def read_units_csv(path: Path) -> list[UnitRow]:
         reader = csv.DictReader(fh)
         missing = {"code", "name", "parent_code"} - set(reader.fieldnames or [])
         if missing:
-            raise ImportError_([f"missing column(s): {', '.join(sorted(missing))}"])
+            raise UnitImportError([f"missing column(s): {', '.join(sorted(missing))}"])
         for line, raw in enumerate(reader, start=2):
             code, name = normalize(raw["code"] or ""), normalize(raw["name"] or "")
             parent = normalize(raw["parent_code"] or "") or None
@@ -74,7 +74,7 @@ def read_units_csv(path: Path) -> list[UnitRow]:
             else:
                 rows.append(UnitRow(line, code, name, parent))
     if problems:
-        raise ImportError_(problems)
+        raise UnitImportError(problems)
     return rows
 
 
@@ -105,7 +105,7 @@ async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:
         elif _has_cycle(row.code, parents):
             problems.append(f"row {row.line}: {row.code} would be its own ancestor")
     if problems:
-        raise ImportError_(problems)
+        raise UnitImportError(problems)
     now = utcnow()
     async with db.engine.begin() as conn:
         for row in rows:
@@ -115,9 +115,7 @@ async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:
             )
         for row in rows:
             await conn.execute(
-                text(
-                    "UPDATE unit SET parent_id = (SELECT p.id FROM unit p WHERE p.code = :parent) WHERE code = :code"
-                ),
+                text("UPDATE unit SET parent_id = (SELECT p.id FROM unit p WHERE p.code = :parent) WHERE code = :code"),
                 {"parent": row.parent_code, "code": row.code},
             )
     added = sum(1 for row in rows if row.code not in existing)

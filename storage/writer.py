@@ -188,9 +188,7 @@ class GroupCommitter:
 
     async def _commit(self, batch: list[tuple[Sequence[Stmt], asyncio.Future[OpResult]]]) -> None:
         try:
-            results: list[OpResult | BaseException] = list(
-                await self._backend.run_batch([op for op, _ in batch])
-            )
+            results: list[OpResult | BaseException] = list(await self._backend.run_batch([op for op, _ in batch]))
         except Exception:
             results = []  # one op failed: run each alone so only that one fails
             for op, _ in batch:

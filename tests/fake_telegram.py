@@ -51,9 +51,7 @@ def parse_html(text: str) -> str:
                 )
             if closing:
                 if not stack or stack[-1] != name:
-                    raise ApiError(
-                        f"Bad Request: can't parse entities: Unexpected end tag at byte offset {offset}"
-                    )
+                    raise ApiError(f"Bad Request: can't parse entities: Unexpected end tag at byte offset {offset}")
                 stack.pop()
             else:
                 stack.append(name)
@@ -61,9 +59,7 @@ def parse_html(text: str) -> str:
         elif ch == "&":
             m = _ENTITY.match(text, i)
             if not m:
-                raise ApiError(
-                    f"Bad Request: can't parse entities: Character entity expected at byte offset {offset}"
-                )
+                raise ApiError(f"Bad Request: can't parse entities: Character entity expected at byte offset {offset}")
             out.append(unescape(m[0]))
             i = m.end()
         else:
@@ -141,9 +137,7 @@ class FakeTelegram:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
-            return web.json_response(
-                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
-            )
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params = await self._params(request)
         self.log.append((method, params))
@@ -211,10 +205,7 @@ class FakeTelegram:
 
     async def api_setmycommands(self, params: dict[str, Any]) -> bool:
         for command in params["commands"]:
-            if (
-                not re.fullmatch(r"[a-z0-9_]{1,32}", command["command"])
-                or not 1 <= len(command["description"]) <= 256
-            ):
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", command["command"]) or not 1 <= len(command["description"]) <= 256:
                 raise ApiError("Bad Request: BOT_COMMAND_INVALID")
         self.commands[params.get("language_code") or ""] = params["commands"]
         return True
@@ -256,9 +247,7 @@ class FakeTelegram:
         limit = 4096 if key == "text" else 1024
         if utf16_len(plain) > limit:
             raise ApiError(
-                "Bad Request: message is too long"
-                if key == "text"
-                else "Bad Request: message caption is too long"
+                "Bad Request: message is too long" if key == "text" else "Bad Request: message caption is too long"
             )
         return html, plain
 
@@ -296,9 +285,7 @@ class FakeTelegram:
         doc = {"file_id": f"DOC{next(self._message_ids)}", "file_unique_id": f"U{time.time_ns()}",
                "file_name": upload.get("filename") if isinstance(upload, dict) else None,
                "file_size": upload.get("size") if isinstance(upload, dict) else None}  # fmt: skip
-        sent = self._store(
-            int(chat["id"]), html, plain, params.get("reply_markup"), kind="document", document=doc
-        )
+        sent = self._store(int(chat["id"]), html, plain, params.get("reply_markup"), kind="document", document=doc)
         return self.message_json(sent)
 
     def _existing(self, params: dict[str, Any]) -> Sent:

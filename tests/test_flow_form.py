@@ -48,8 +48,13 @@ async def test_each_step_shows_progress_help_example_and_buttons(worker: TgUser)
     assert first.button_texts() == ["⬅️ Quay lại", "💾 Lưu & thoát"]  # required: no Skip
     await worker.send(TITLE)
     assert "Bước 2/13" in worker.last.text
-    assert worker.last.button_texts()[:5] == ["Giải pháp kỹ thuật", "Giải pháp quản lý", "Giải pháp tác nghiệp",
-                                              "Giải pháp ứng dụng tiến bộ kỹ thuật", "Đề tài nghiên cứu khoa học"]  # fmt: skip
+    assert worker.last.button_texts()[:5] == [
+        "Giải pháp kỹ thuật",
+        "Giải pháp quản lý",
+        "Giải pháp tác nghiệp",
+        "Giải pháp ứng dụng tiến bộ kỹ thuật",
+        "Đề tài nghiên cứu khoa học",
+    ]
 
 
 async def test_money_is_shown_back_as_understood_and_bad_amounts_are_asked_again(worker: TgUser) -> None:

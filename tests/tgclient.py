@@ -96,9 +96,7 @@ class TgUser:
                 for button in row:
                     if button["text"] == text or button["text"].endswith(" " + text):
                         return m, button
-        raise AssertionError(
-            f"no button {text!r}; last message: {self.last.text!r} {self.last.button_texts()}"
-        )
+        raise AssertionError(f"no button {text!r}; last message: {self.last.text!r} {self.last.button_texts()}")
 
     async def click(self, text: str, message: Sent | None = None, expect: int = 1) -> list[Sent]:
         """Press an inline button (found by its label) on ``message`` or the newest message that has it."""
