@@ -26,11 +26,12 @@ async def open_database(settings: Settings) -> Database:
 async def run_polling(settings: Settings) -> None:
     settings.token()  # fail fast, before touching the database
     db = await open_database(settings)
+    bot = create_bot(settings)
     try:
-        bot = create_bot(settings)
         dp = create_dispatcher(settings, db)
         log.info("database %s ready; starting long polling", db.safe_url)
         await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), handle_signals=True)
     finally:
+        await bot.session.close()
         await db.close()
-        log.info("stopped cleanly")
+    log.info("stopped cleanly")
