@@ -1,4 +1,7 @@
-"""One router per feature, built fresh for each dispatcher. Commands come before the form's answers."""
+"""One router per feature, built fresh for each dispatcher.
+
+The form's answers and buttons are routed first: they are most of the traffic, and their filters (a state,
+a callback prefix, no leading "/") let commands and other states fall through to the routers after them."""
 
 from aiogram import Router
 
@@ -6,5 +9,5 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import drafting, drafts, errors, help, navigation, profile, start
 
-    modules = (errors, help, start, profile, drafts, navigation, drafting)
+    modules = (errors, drafting, navigation, help, start, profile, drafts)
     return [module.create_router() for module in modules]

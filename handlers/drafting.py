@@ -19,7 +19,7 @@ from handlers import keyboards
 from handlers.formview import active_draft, advance, error_text, open_draft, show, today, understood
 from handlers.states import Drafting
 from storage.db import Database
-from storage.initiatives import create_draft, form_state, save_form
+from storage.initiatives import create_draft, save_form
 from storage.models import Member
 
 
@@ -42,10 +42,7 @@ async def answer(message: Message, state: FSMContext, db: Database, member: Memb
         await message.answer(_("This draft is no longer open. Send /drafts to see your drafts."))
         return
     text = message.text or ""
-    current = form_state(draft)
-    if text.startswith("/"):
-        await message.answer(_("Unknown command. Send /help to see the commands."))
-        return
+    current = draft.state
     if current.step == PREVIEW:
         await show(message, form, draft, current, _("Use the buttons to change a part or to submit."))
         return
@@ -60,7 +57,7 @@ async def answer(message: Message, state: FSMContext, db: Database, member: Memb
             return
         new_state = form.add_part(current, part)
         draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.part", detail={"field": f.key})
-        await message.answer(parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id or 0))
+        await message.answer(parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id))
         return
     try:
         value = form.parse(f, text, today(tz))
@@ -77,7 +74,7 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
         await state.clear()
         await message.answer(_("This draft is no longer open. Send /drafts to see your drafts."))
         return
-    current = form_state(draft)
+    current = draft.state
     files_step = form.position("files")[0]
     if current.step != "files":
         note = "⚠️ " + _("You can attach photos and documents at step {k}.").format(k=files_step)
@@ -95,12 +92,12 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
     try:
         new_state = form.add_file(current, file)
     except FormError as err:
-        await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id or 0))
+        await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id))
         return
     draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.file", detail={"kind": file["kind"]})
     count = len(new_state.answers["files"])
     await message.answer(_("File {n} received. Send more, or press Done.").format(n=count),
-                         reply_markup=keyboards.step(form, new_state, draft.id or 0))  # fmt: skip
+                         reply_markup=keyboards.step(form, new_state, draft.id))  # fmt: skip
 
 
 async def unreadable(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
@@ -117,7 +114,7 @@ def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
     router.message.register(new, Command("new"))
-    router.message.register(answer, Drafting.filling, F.text)
+    router.message.register(answer, Drafting.filling, F.text, ~F.text.startswith("/"))
     router.message.register(attachment, Drafting.filling, F.photo | F.document)
-    router.message.register(unreadable, Drafting.filling)
+    router.message.register(unreadable, Drafting.filling, ~F.text)
     return router

@@ -7,7 +7,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n
@@ -21,7 +21,7 @@ from handlers import keyboards
 from handlers.callbacks import DraftAction, DraftCb
 from handlers.formview import open_draft, show
 from storage.db import Database
-from storage.initiatives import DRAFT, delete_draft, get_initiative, list_for_author
+from storage.initiatives import DRAFT, delete_draft, get_draft, list_for_author
 from storage.models import Initiative, Member
 
 STATUS = {
@@ -34,9 +34,12 @@ STATUS = {
 }
 
 
-def _title(item: Initiative) -> str:
-    title = item.title or json.loads(item.answers).get("title")
+def _title(title: str | None) -> str:
     return escape(title) if title else "<i>" + escape(_("(no name yet)")) + "</i>"
+
+
+def _item_title(item: Initiative) -> str:
+    return _title(item.title or json.loads(item.answers).get("title"))
 
 
 async def drafts(message: Message, db: Database, member: Member | None, form: Form, tz: ZoneInfo) -> None:
@@ -52,7 +55,7 @@ async def drafts(message: Message, db: Database, member: Member | None, form: Fo
     for n, item in enumerate(items, start=1):
         edited = format_datetime(item.updated_at, "short", tzinfo=tz, locale=locale)
         lines.append(_("{n}. {title} — {step}, last edited {when}").format(
-            n=n, title=_title(item), step=step_label(form, item.step, _), when=edited))  # fmt: skip
+            n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited))  # fmt: skip
     await message.answer("\n".join(lines), reply_markup=keyboards.drafts(items))
 
 
@@ -68,14 +71,14 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
     lines = ["<b>" + _("Your initiatives") + "</b>"]
     for item in items:
         lines.append(
-            f"{escape(item.number or '—')} · {_title(item)} — {escape(_(STATUS.get(item.status, item.status)))}"
+            f"{escape(item.number or '—')} · {_item_title(item)} — {escape(_(STATUS.get(item.status, item.status)))}"
         )
     await message.answer("\n".join(lines))
 
 
 async def act(query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database,
               member: Member | None, form: Form) -> None:  # fmt: skip
-    draft = await get_initiative(db, callback_data.draft)
+    draft = await get_draft(db, callback_data.draft)
     if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
@@ -88,15 +91,26 @@ async def act(query: CallbackQuery, callback_data: DraftCb, state: FSMContext, d
         await open_draft(state, draft)
         await show(message, form, draft)
     elif action is DraftAction.DELETE:
-        await message.answer(_("Delete the draft “{title}”? This cannot be undone.").format(title=_title(draft)),
-                             reply_markup=keyboards.confirm_delete(draft.id or 0))  # fmt: skip
+        await message.answer(_("Delete the draft “{title}”? This cannot be undone.").format(title=_title(draft.state.answers.get("title"))),
+                             reply_markup=keyboards.confirm_delete(draft.id))  # fmt: skip
     elif action is DraftAction.CONFIRM:
-        deleted = await delete_draft(db, member, draft.id or 0)
+        deleted = await delete_draft(db, member, draft.id)
         if deleted and (await state.get_data()).get("draft") == draft.id:
             await state.clear()
         await message.answer(_("The draft is deleted.") if deleted else _("This draft is no longer open."))
     else:
         await message.answer(_("The draft is kept. Send /drafts to see your drafts."))
+
+
+async def unknown_command(message: Message) -> None:
+    await message.answer(_("Unknown command. Send /help to see the commands."))
+
+
+async def outside_a_form(message: Message, member: Member | None) -> None:
+    if member is None:
+        await message.answer(_("You are not registered yet. Send /start first."))
+    else:
+        await message.answer(_("Send /new to write up an initiative, /drafts to continue a draft, or /help."))
 
 
 def create_router() -> Router:
@@ -105,4 +119,6 @@ def create_router() -> Router:
     router.message.register(drafts, Command("drafts"))
     router.message.register(mine, Command("my"))
     router.callback_query.register(act, DraftCb.filter())
+    router.message.register(unknown_command, F.text.startswith("/"))  # the last router: nothing else took it
+    router.message.register(outside_a_form, StateFilter(None))
     return router

@@ -18,8 +18,8 @@ from forms.template import Field, Kind
 from handlers import keyboards
 from handlers.states import Drafting
 from storage.db import Database
-from storage.initiatives import DRAFT, form_state, get_initiative, save_form
-from storage.models import Initiative, Member
+from storage.initiatives import DRAFT, Draft, get_draft, save_form
+from storage.models import Member
 
 ECHOED = (Kind.CHOICE, Kind.DATE, Kind.MONEY, Kind.AUTHORS)
 
@@ -32,12 +32,11 @@ def error_text(err: FormError) -> str:
     return "⚠️ " + escape(_(err.msgid).format(**err.params))
 
 
-async def show(message: Message, form: Form, draft: Initiative, state: FormState | None = None,
+async def show(message: Message, form: Form, draft: Draft, state: FormState | None = None,
                note: str = "") -> None:  # fmt: skip
     """Send the current step's question (or the preview) with its buttons; ``note`` goes first."""
-    state = state or form_state(draft)
+    state = state or draft.state
     locale = get_i18n().current_locale
-    assert draft.id is not None
     if state.step == PREVIEW:
         chunks = preview_chunks(form, state.answers, _, locale)
         if note:
@@ -59,25 +58,25 @@ def understood(f: Field, value: object) -> str:
     return "✓ " + escape(_("Understood: {label}:").format(label=_(f.label))) + " " + shown
 
 
-async def advance(message: Message, form: Form, db: Database, draft: Initiative, member: Member,
-                  new: FormState, *, kind: str, note: str = "") -> Initiative:  # fmt: skip
+async def advance(message: Message, form: Form, db: Database, draft: Draft, member: Member,
+                  new: FormState, *, kind: str, note: str = "") -> Draft:  # fmt: skip
     """Store the new state of the draft (committed before any reply), then show what comes next."""
-    field = draft.step
+    field = draft.state.step
     draft = await save_form(db, draft, new, actor_id=member.id, kind=kind, detail={"field": field})
     await show(message, form, draft, new, note)
     return draft
 
 
-async def active_draft(state: FSMContext, db: Database, member: Member | None) -> Initiative | None:
+async def active_draft(state: FSMContext, db: Database, member: Member | None) -> Draft | None:
     if member is None:
         return None
     draft_id = (await state.get_data()).get("draft")
-    draft = await get_initiative(db, int(draft_id)) if draft_id else None
+    draft = await get_draft(db, int(draft_id)) if draft_id else None
     if draft is None or draft.author_id != member.id or draft.status != DRAFT:
         return None
     return draft
 
 
-async def open_draft(state: FSMContext, draft: Initiative) -> None:
+async def open_draft(state: FSMContext, draft: Draft) -> None:
     await state.set_state(Drafting.filling)
     await state.set_data({"draft": draft.id})

@@ -15,7 +15,7 @@ from forms.errors import N_, FormError
 from handlers.callbacks import FormCb, Nav
 from handlers.formview import advance, error_text, open_draft, show, today, understood
 from storage.db import Database
-from storage.initiatives import DRAFT, form_state, get_initiative, submit
+from storage.initiatives import DRAFT, get_draft, submit
 from storage.models import Member
 
 
@@ -52,7 +52,7 @@ def move(form: Form, state: FormState, cb: FormCb, tz: ZoneInfo) -> tuple[FormSt
 
 async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContext, db: Database,
                    member: Member | None, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
-    draft = await get_initiative(db, callback_data.draft)
+    draft = await get_draft(db, callback_data.draft)
     if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
@@ -60,7 +60,7 @@ async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContex
         await query.answer(_("This initiative was already submitted as {number}.").format(number=draft.number or "—"),
                            show_alert=True)  # fmt: skip
         return
-    current = form_state(draft)
+    current = draft.state
     shown_step = -1 if current.step == PREVIEW else form.index(current.step)
     if callback_data.step != shown_step and callback_data.action is not Nav.EXIT:
         await query.answer(_("This button is out of date."), show_alert=True)
@@ -74,7 +74,7 @@ async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContex
         await message.answer(_("Your draft is saved. Send /drafts to continue it later."))
         return
     if callback_data.action is Nav.SUBMIT:
-        await submit_draft(message, state, db, member, form, draft.id or 0)
+        await submit_draft(message, state, db, member, form, draft.id)
         return
     try:
         new_state, note = move(form, current, callback_data, tz)
@@ -87,10 +87,10 @@ async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContex
 
 async def submit_draft(message: Message, state: FSMContext, db: Database, member: Member, form: Form,
                        draft_id: int) -> None:  # fmt: skip
-    draft = await get_initiative(db, draft_id)
+    draft = await get_draft(db, draft_id)
     if draft is None:
         return
-    current = form_state(draft)
+    current = draft.state
     if form.missing(current.answers):
         await show(message, form, draft, current, "⚠️ " + _("Some required parts are still missing."))
         return

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from forms.engine import Form, FormState
@@ -28,42 +29,56 @@ def number_for(initiative_id: int) -> str:
     return f"SK-{initiative_id:06d}"
 
 
-def form_state(draft: Initiative) -> FormState:
-    return FormState(json.loads(draft.answers), draft.step, tuple(json.loads(draft.pending)), draft.editing)
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the form needs of an initiative, with its answers already parsed (cached on the hot path)."""
+
+    id: int
+    author_id: int
+    status: str
+    number: str | None
+    state: FormState
 
 
-async def get_initiative(db: Database, initiative_id: int) -> Initiative | None:
-    cached = db.cache.get(("initiative", initiative_id))
+def _state(answers: str, step: str, pending: str, editing: bool) -> FormState:
+    return FormState(json.loads(answers), step, tuple(json.loads(pending)), bool(editing))
+
+
+_DRAFT = text("SELECT id, author_id, status, number, answers, step, pending, editing FROM initiative WHERE id = :id")
+
+
+async def get_draft(db: Database, initiative_id: int) -> Draft | None:
+    cached = db.cache.get(("draft", initiative_id))
     if cached is not MISSING:
         return cached
-    async with db.session() as session:
-        row = await session.get(Initiative, initiative_id)
-    db.cache.put(("initiative", initiative_id), row)
-    return row
+    async with db.read_engine.connect() as conn:
+        row = (await conn.execute(_DRAFT, {"id": initiative_id})).first()
+    draft = None if row is None else Draft(row[0], row[1], row[2], row[3], _state(*row[4:]))
+    db.cache.put(("draft", initiative_id), draft)
+    return draft
 
 
-async def create_draft(db: Database, member: Member, state: FormState) -> Initiative:
+async def create_draft(db: Database, member: Member, state: FormState) -> Draft:
     now = utcnow()
     result = await db.write(
         Stmt(
             "INSERT INTO initiative (author_id, unit_id, status, answers, step, pending, editing, "
             "has_social_benefit, created_at, updated_at) VALUES (:author, :unit, 'draft', :answers, :step, '[]', "
             ":editing, :no, :now, :now) RETURNING id",
-            {"author": member.id, "unit": member.unit_id, "answers": json.dumps(state.answers),
+            {"author": member.id, "unit": member.unit_id, "answers": json.dumps(state.answers, ensure_ascii=False),
              "step": state.step, "editing": False, "no": False, "now": now},
             returning=True,
         ),
         event_stmt("draft.created", {}, member_id=member.id,
                    initiative_sql="SELECT max(id) FROM initiative WHERE author_id = :member_id"),
     )  # fmt: skip
-    draft = Initiative(id=result.rows[0][0], author_id=member.id or 0, unit_id=member.unit_id, status=DRAFT,
-                       answers=json.dumps(state.answers), step=state.step, created_at=now, updated_at=now)  # fmt: skip
-    db.cache.put(("initiative", draft.id), draft)
+    draft = Draft(result.rows[0][0], member.id or 0, DRAFT, None, state)
+    db.cache.put(("draft", draft.id), draft)
     return draft
 
 
-async def save_form(db: Database, draft: Initiative, state: FormState, *, actor_id: int | None, kind: str,
-                    detail: dict[str, Any]) -> Initiative:  # fmt: skip
+async def save_form(db: Database, draft: Draft, state: FormState, *, actor_id: int | None, kind: str,
+                    detail: dict[str, Any]) -> Draft:  # fmt: skip
     """Store the draft's new state with its event in one op; raises DraftClosed if it is no longer a draft."""
     now = utcnow()
     values = {"answers": json.dumps(state.answers, ensure_ascii=False), "step": state.step,
@@ -78,10 +93,10 @@ async def save_form(db: Database, draft: Initiative, state: FormState, *, actor_
         event_stmt(kind, detail, member_id=actor_id, initiative_id=draft.id),
     )
     if not result.applied:
-        db.cache.drop(("initiative", draft.id))
+        db.cache.drop(("draft", draft.id))
         raise DraftClosed
-    saved = Initiative(**{**draft.model_dump(), **values, "updated_at": now})
-    db.cache.put(("initiative", draft.id), saved)
+    saved = replace(draft, state=state)
+    db.cache.put(("draft", draft.id), saved)
     return saved
 
 
@@ -103,10 +118,9 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def submit(db: Database, draft: Initiative, member: Member, form: Form) -> Submitted | None:
+async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Submitted | None:
     """Move a complete draft to ``submitted`` (compare-and-set); None when it was not a draft any more."""
-    assert draft.id is not None
-    answers = json.loads(draft.answers)
+    answers = draft.state.answers
     if form.missing(answers):
         raise ValueError("the draft is incomplete")
     now, number = utcnow(), number_for(draft.id)
@@ -142,7 +156,7 @@ async def submit(db: Database, draft: Initiative, member: Member, form: Form) ->
         ))  # fmt: skip
     stmts.append(event_stmt("initiative.submitted", {"number": number}, member_id=member.id, initiative_id=draft.id))
     result = await db.write_all(stmts)
-    db.cache.drop(("initiative", draft.id))
+    db.cache.drop(("draft", draft.id))
     return Submitted(number, draft.id) if result.applied else None
 
 
@@ -153,7 +167,7 @@ async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:
              {"now": utcnow(), "iid": draft_id, "author": member.id}, guard=True),
         event_stmt("draft.deleted", {}, member_id=member.id, initiative_id=draft_id),
     )  # fmt: skip
-    db.cache.drop(("initiative", draft_id))
+    db.cache.drop(("draft", draft_id))
     return result.applied
 
 

@@ -1,0 +1,152 @@
+"""N simulated workers complete an initiative at once through the real dispatcher on a SQLite file
+(synchronous=FULL, every answer committed before its reply), next to a bare aiogram echo bot fed the same
+number of updates in the same run.
+
+    .venv/bin/python bench/form_flow.py [--workers 200] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram import Bot, Dispatcher, F, Router  # noqa: E402
+from aiogram.types import CallbackQuery, Message  # noqa: E402
+
+from bench.harness import RecordingSession, Timer, callback_update, text_update  # noqa: E402
+from bot.app import create_dispatcher  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from handlers.callbacks import FormCb, Nav  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.members import register  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+from storage.models import utcnow  # noqa: E402
+from storage.writer import Stmt  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+# what a worker does: ("text", value) or ("press", action); choices press the first option
+SCRIPT: list[tuple[str, Any]] = [
+    ("text", "/new"), ("text", "Tự động duy trì áp lực mạng cấp nước"), ("press", Nav.CHOICE),
+    ("press", Nav.CHOICE), ("text", "Bơm chạy hết công suất cả đêm dù ít người dùng nước."), ("press", Nav.DONE),
+    ("text", "Lắp cảm biến áp lực và biến tần, ban đêm bơm chạy chậm lại."), ("press", Nav.DONE),
+    ("text", "Trạm bơm số 2"), ("text", "15/03/2022"), ("text", "14 triệu/năm"), ("press", Nav.KEEP),
+    ("press", Nav.KEEP), ("press", Nav.KEEP), ("press", Nav.KEEP), ("press", Nav.DONE), ("press", Nav.SUBMIT),
+]  # fmt: skip
+
+
+def button(message: dict[str, Any] | None, action: Nav) -> str:
+    """The callback data of the first button of this kind on the bot's last message (as a worker would tap)."""
+    assert message is not None and "reply_markup" in message, "the bot sent no buttons"
+    for row in message["reply_markup"]["inline_keyboard"]:
+        for b in row:
+            data = b.get("callback_data", "")
+            if data.startswith("v1f:") and FormCb.unpack(data).action is action:
+                return str(data)
+    raise AssertionError(f"no {action} button in {message['text']!r}")
+
+
+async def drive(dp: Dispatcher, bot: Bot, session: RecordingSession, uids: list[int], timer: Timer,
+                echo: bool) -> None:  # fmt: skip
+    async def worker(uid: int) -> None:
+        for kind, value in SCRIPT:
+            if kind == "text":
+                update = text_update(bot, uid, value)
+            else:
+                data = "echo" if echo else button(session.last.get(uid), value)
+                update = callback_update(bot, uid, session.last.get(uid), data)
+            started = time.perf_counter()
+            await dp.feed_update(bot, update)
+            timer.add(time.perf_counter() - started)
+
+    with timer:
+        await asyncio.gather(*(worker(uid) for uid in uids))
+
+
+def echo_dispatcher() -> Dispatcher:
+    router = Router()
+
+    @router.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    @router.callback_query()
+    async def pressed(query: CallbackQuery) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(query.data or "")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+async def bench_echo(uids: list[int]) -> dict[str, float]:
+    session = RecordingSession()
+    bot = Bot(TOKEN, session=session)
+    timer = Timer()
+    await drive(echo_dispatcher(), bot, session, uids, timer, echo=True)
+    return timer.summary()
+
+
+async def bench_bot(uids: list[int], workdir: Path) -> dict[str, float]:
+    path = workdir / f"bench-{time.monotonic_ns()}.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.start()
+    await upgrade(db.engine)
+    await db.write(Stmt("INSERT INTO unit (code, name, name_folded, created_at, updated_at) "
+                        "VALUES ('B', 'Đơn vị', 'don vi', :now, :now)", {"now": utcnow()}))  # fmt: skip
+    for uid in uids:
+        await register(db, tg_user_id=uid, full_name="Nguyễn Văn An", language="vi", unit_id=1, phone=None)
+    settings = Settings(_env_file=None, bot_token=TOKEN, database_url=db.url)  # type: ignore[call-arg]
+    session = RecordingSession()
+    bot = Bot(TOKEN, session=session)
+    dp = create_dispatcher(settings, db)
+    batches, ops = db.writer.batches, db.writer.ops
+    timer = Timer()
+    await drive(dp, bot, session, uids, timer, echo=False)
+    summary = timer.summary()
+    summary["commits"] = db.writer.batches - batches
+    summary["answers_per_commit"] = (db.writer.ops - ops) / summary["commits"]
+    await db.close()
+    submitted = sqlite3.connect(path).execute("SELECT count(*) FROM initiative WHERE status = 'submitted'").fetchone()
+    assert submitted == (len(uids),), f"expected {len(uids)} submitted initiatives, found {submitted}"
+    synchronous = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()
+    summary["journal"] = synchronous[0]
+    return summary
+
+
+def show(name: str, figures: dict[str, Any]) -> None:
+    parts = [f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()]
+    print(f"{name:>10}: " + " ".join(parts))
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each; the best is reported")
+    args = parser.parse_args()
+    uids = [500_000 + i for i in range(args.workers)]
+    print(f"{args.workers} workers x {len(SCRIPT)} updates each; SQLite synchronous=FULL, WAL")
+    results: dict[str, list[dict[str, Any]]] = {"echo": [], "sangkien": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(args.rounds):
+            results["echo"].append(await bench_echo(uids))
+            results["sangkien"].append(await bench_bot(uids, Path(tmp)))
+            show("echo", results["echo"][-1])
+            show("sangkien", results["sangkien"][-1])
+    best = {name: max(runs, key=lambda r: r["updates_per_s"]) for name, runs in results.items()}
+    print(f"best echo: {best['echo']['updates_per_s']:.0f} updates/s, "
+          f"best sangkien: {best['sangkien']['updates_per_s']:.0f} updates/s")  # fmt: skip
+    print(f"ratio: {best['sangkien']['updates_per_s'] / best['echo']['updates_per_s']:.2f}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
