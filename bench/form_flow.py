@@ -18,28 +18,40 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiogram import Bot, Dispatcher, F, Router  # noqa: E402
-from aiogram.types import CallbackQuery, Message  # noqa: E402
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.types import CallbackQuery, Message
 
-from bench.harness import RecordingSession, Timer, callback_update, text_update  # noqa: E402
-from bot.app import create_dispatcher  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from handlers.callbacks import FormCb, Nav  # noqa: E402
-from storage.db import Database  # noqa: E402
-from storage.members import register  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
-from storage.models import utcnow  # noqa: E402
-from storage.writer import Stmt  # noqa: E402
+from bench.harness import RecordingSession, Timer, callback_update, text_update
+from bot.app import create_dispatcher
+from bot.settings import Settings
+from handlers.callbacks import FormCb, Nav
+from storage.db import Database
+from storage.members import register
+from storage.migrate import upgrade
+from storage.models import utcnow
+from storage.writer import Stmt
 
 TOKEN = "123456:BENCH-token"
 # what a worker does: ("text", value) or ("press", action); choices press the first option
 SCRIPT: list[tuple[str, Any]] = [
-    ("text", "/new"), ("text", "Tự động duy trì áp lực mạng cấp nước"), ("press", Nav.CHOICE),
-    ("press", Nav.CHOICE), ("text", "Bơm chạy hết công suất cả đêm dù ít người dùng nước."), ("press", Nav.DONE),
-    ("text", "Lắp cảm biến áp lực và biến tần, ban đêm bơm chạy chậm lại."), ("press", Nav.DONE),
-    ("text", "Trạm bơm số 2"), ("text", "15/03/2022"), ("text", "14 triệu/năm"), ("press", Nav.KEEP),
-    ("press", Nav.KEEP), ("press", Nav.KEEP), ("press", Nav.KEEP), ("press", Nav.DONE), ("press", Nav.SUBMIT),
-]  # fmt: skip
+    ("text", "/new"),
+    ("text", "Tự động duy trì áp lực mạng cấp nước"),
+    ("press", Nav.CHOICE),
+    ("press", Nav.CHOICE),
+    ("text", "Bơm chạy hết công suất cả đêm dù ít người dùng nước."),
+    ("press", Nav.DONE),
+    ("text", "Lắp cảm biến áp lực và biến tần, ban đêm bơm chạy chậm lại."),
+    ("press", Nav.DONE),
+    ("text", "Trạm bơm số 2"),
+    ("text", "15/03/2022"),
+    ("text", "14 triệu/năm"),
+    ("press", Nav.KEEP),
+    ("press", Nav.KEEP),
+    ("press", Nav.KEEP),
+    ("press", Nav.KEEP),
+    ("press", Nav.DONE),
+    ("press", Nav.SUBMIT),
+]
 
 
 def button(message: dict[str, Any] | None, action: Nav) -> str:
@@ -53,8 +65,7 @@ def button(message: dict[str, Any] | None, action: Nav) -> str:
     raise AssertionError(f"no {action} button in {message['text']!r}")
 
 
-async def drive(dp: Dispatcher, bot: Bot, session: RecordingSession, uids: list[int], timer: Timer,
-                echo: bool) -> None:  # fmt: skip
+async def drive(dp: Dispatcher, bot: Bot, session: RecordingSession, uids: list[int], timer: Timer, echo: bool) -> None:
     async def worker(uid: int) -> None:
         for kind, value in SCRIPT:
             if kind == "text":
@@ -101,8 +112,13 @@ async def bench_bot(uids: list[int], workdir: Path) -> dict[str, float]:
     db = Database(f"sqlite+aiosqlite:///{path}")
     await db.start()
     await upgrade(db.engine)
-    await db.write(Stmt("INSERT INTO unit (code, name, name_folded, created_at, updated_at) "
-                        "VALUES ('B', 'Đơn vị', 'don vi', :now, :now)", {"now": utcnow()}))  # fmt: skip
+    await db.write(
+        Stmt(
+            "INSERT INTO unit (code, name, name_folded, created_at, updated_at) "
+            "VALUES ('B', 'Đơn vị', 'don vi', :now, :now)",
+            {"now": utcnow()},
+        )
+    )
     for uid in uids:
         await register(db, tg_user_id=uid, full_name="Nguyễn Văn An", language="vi", unit_id=1, phone=None)
     settings = Settings(_env_file=None, bot_token=TOKEN, database_url=db.url)  # type: ignore[call-arg]
@@ -143,8 +159,10 @@ async def main() -> None:
             show("echo", results["echo"][-1])
             show("sangkien", results["sangkien"][-1])
     best = {name: max(runs, key=lambda r: r["updates_per_s"]) for name, runs in results.items()}
-    print(f"best echo: {best['echo']['updates_per_s']:.0f} updates/s, "
-          f"best sangkien: {best['sangkien']['updates_per_s']:.0f} updates/s")  # fmt: skip
+    print(
+        f"best echo: {best['echo']['updates_per_s']:.0f} updates/s, "
+        f"best sangkien: {best['sangkien']['updates_per_s']:.0f} updates/s"
+    )
     print(f"ratio: {best['sangkien']['updates_per_s'] / best['echo']['updates_per_s']:.2f}")
 
 

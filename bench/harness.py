@@ -33,8 +33,13 @@ class RecordingSession(BaseSession):
         self.calls += 1
         if isinstance(method, SendMessage | EditMessageText):
             chat_id = int(method.chat_id or 0)
-            data: dict[str, Any] = {"message_id": next(self.ids), "date": int(time.time()), "from": BOT_JSON,
-                                    "chat": {"id": chat_id, "type": "private"}, "text": method.text}  # fmt: skip
+            data: dict[str, Any] = {
+                "message_id": next(self.ids),
+                "date": int(time.time()),
+                "from": BOT_JSON,
+                "chat": {"id": chat_id, "type": "private"},
+                "text": method.text,
+            }
             if method.reply_markup is not None:
                 markup = method.reply_markup.model_dump(mode="json", exclude_none=True)
                 if "inline_keyboard" in markup:
@@ -60,8 +65,13 @@ def _user(uid: int) -> dict[str, Any]:
 
 
 def text_update(bot: Bot, uid: int, text: str) -> Update:
-    message: dict[str, Any] = {"message_id": next(_ids), "date": int(time.time()), "text": text,
-                               "chat": {"id": uid, "type": "private", "first_name": "An"}, "from": _user(uid)}  # fmt: skip
+    message: dict[str, Any] = {
+        "message_id": next(_ids),
+        "date": int(time.time()),
+        "text": text,
+        "chat": {"id": uid, "type": "private", "first_name": "An"},
+        "from": _user(uid),
+    }
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
     return Update.model_validate({"update_id": next(_ids), "message": message}, context={"bot": bot})

@@ -45,15 +45,22 @@ def create_storage(settings: Settings, db: Database) -> tuple[BaseStorage, BaseE
     return SqlStorage(db), SimpleEventIsolation()
 
 
-def create_dispatcher(settings: Settings, db: Database, *, storage: BaseStorage | None = None,
-                      isolation: BaseEventIsolation | None = None) -> Dispatcher:  # fmt: skip
+def create_dispatcher(
+    settings: Settings, db: Database, *, storage: BaseStorage | None = None, isolation: BaseEventIsolation | None = None
+) -> Dispatcher:
     if storage is None:
         storage, isolation = create_storage(settings, db)
     i18n = create_i18n(settings.locales_dir, settings.default_language)
     inflight = InFlight()
-    dp = Dispatcher(storage=storage, events_isolation=isolation or SimpleEventIsolation(), db=db,
-                    form=create_form(settings), tz=ZoneInfo(settings.timezone), settings=settings,
-                    inflight=inflight)  # fmt: skip
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=isolation or SimpleEventIsolation(),
+        db=db,
+        form=create_form(settings),
+        tz=ZoneInfo(settings.timezone),
+        settings=settings,
+        inflight=inflight,
+    )
     dp.startup.register(partial(set_commands, i18n=i18n))
     dp.shutdown.register(partial(inflight.drained, timeout=settings.shutdown_grace_s))
     dp.update.outer_middleware(inflight)

@@ -26,11 +26,25 @@ PER_YEAR = {Period.YEAR: 1, Period.QUARTER: 4, Period.MONTH: 12, Period.WEEK: 52
 MAX_PER_YEAR = 10**16  # ten million billion đồng: anything larger is a typing mistake
 
 _UNITS = {
-    "ty": 10**9, "ti": 10**9, "billion": 10**9, "bn": 10**9, "b": 10**9,
-    "trieu": 10**6, "tr": 10**6, "cu": 10**6, "million": 10**6, "mil": 10**6, "m": 10**6,
-    "nghin": 10**3, "ngan": 10**3, "ng": 10**3, "k": 10**3, "thousand": 10**3,
-    "tram": 100, "hundred": 100,
-}  # fmt: skip
+    "ty": 10**9,
+    "ti": 10**9,
+    "billion": 10**9,
+    "bn": 10**9,
+    "b": 10**9,
+    "trieu": 10**6,
+    "tr": 10**6,
+    "cu": 10**6,
+    "million": 10**6,
+    "mil": 10**6,
+    "m": 10**6,
+    "nghin": 10**3,
+    "ngan": 10**3,
+    "ng": 10**3,
+    "k": 10**3,
+    "thousand": 10**3,
+    "tram": 100,
+    "hundred": 100,
+}
 _NONE = re.compile(r"^(khong|khong co|chua co|none|no|nothing|nil|n/?a|-)$")
 _APPROX = re.compile(
     r"\b(khoang|xap xi|gan|hon|tren|uoc tinh|uoc|chung|tam|it nhat|toi thieu|around|about|approx(imately)?"
@@ -41,11 +55,17 @@ _PERIOD = re.compile(
     r"\b(nam|year|yr|thang|month|mo|quy|quarter|tuan|week)\b\s*$"
 )
 _PERIOD_WORDS = {
-    "nam": Period.YEAR, "year": Period.YEAR, "yr": Period.YEAR,
-    "thang": Period.MONTH, "month": Period.MONTH, "mo": Period.MONTH,
-    "quy": Period.QUARTER, "quarter": Period.QUARTER,
-    "tuan": Period.WEEK, "week": Period.WEEK,
-}  # fmt: skip
+    "nam": Period.YEAR,
+    "year": Period.YEAR,
+    "yr": Period.YEAR,
+    "thang": Period.MONTH,
+    "month": Period.MONTH,
+    "mo": Period.MONTH,
+    "quy": Period.QUARTER,
+    "quarter": Period.QUARTER,
+    "tuan": Period.WEEK,
+    "week": Period.WEEK,
+}
 _CURRENCY = re.compile(r"(?<=\d)\s*d\b|\b(vnd|dong|d|dongs)\b|₫|\bvnd\b")
 _TOKEN = re.compile(r"\d+(?:[., ]\d+)*|[a-z]+|\S")
 

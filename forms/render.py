@@ -69,10 +69,11 @@ def prompt_text(form: Form, state: FormState, _: Gettext, locale: str) -> str:
     k, n = form.position(f.key)
     required = form.is_required(f, state.answers)
     lines = [
-        _("Step {k}/{n}").format(k=k, n=n) + f" · <b>{escape(_(f.label))}</b>"
+        _("Step {k}/{n}").format(k=k, n=n)
+        + f" · <b>{escape(_(f.label))}</b>"
         + ("" if required else " " + escape(_("(optional)"))),
         escape(_(f.help)),
-    ]  # fmt: skip
+    ]
     if f.example:
         lines.append("<i>" + escape(_("Example: {example}").format(example=_(f.example))) + "</i>")
     if f.key in state.answers:

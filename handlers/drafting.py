@@ -29,13 +29,16 @@ async def new(message: Message, state: FSMContext, db: Database, member: Member 
         return
     draft = await create_draft(db, member, form.start())
     await open_draft(state, draft)
-    note = _("A new draft is open. There are {n} steps; every answer is saved at once, so you can stop and "
-             "continue later with /drafts.").format(n=len(form.fields))  # fmt: skip
+    note = _(
+        "A new draft is open. There are {n} steps; every answer is saved at once, so you can stop and "
+        "continue later with /drafts."
+    ).format(n=len(form.fields))
     await show(message, form, draft, note=note)
 
 
-async def answer(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form,
-                 tz: ZoneInfo) -> None:  # fmt: skip
+async def answer(
+    message: Message, state: FSMContext, db: Database, member: Member | None, form: Form, tz: ZoneInfo
+) -> None:
     draft = await active_draft(state, db, member)
     if draft is None or member is None:
         await state.clear()
@@ -64,8 +67,16 @@ async def answer(message: Message, state: FSMContext, db: Database, member: Memb
     except FormError as err:
         await show(message, form, draft, current, error_text(err))
         return
-    await advance(message, form, db, draft, member, form.set_answer(current, value), kind="draft.answer",
-                  note=understood(f, value))  # fmt: skip
+    await advance(
+        message,
+        form,
+        db,
+        draft,
+        member,
+        form.set_answer(current, value),
+        kind="draft.answer",
+        note=understood(f, value),
+    )
 
 
 async def attachment(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
@@ -82,13 +93,23 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
         return
     if message.photo:
         photo = message.photo[-1]
-        file = {"kind": "photo", "file_id": photo.file_id, "file_unique_id": photo.file_unique_id,
-                "size": photo.file_size}  # fmt: skip
+        file = {
+            "kind": "photo",
+            "file_id": photo.file_id,
+            "file_unique_id": photo.file_unique_id,
+            "size": photo.file_size,
+        }
     else:
         doc = message.document
         assert doc is not None
-        file = {"kind": "document", "file_id": doc.file_id, "file_unique_id": doc.file_unique_id,
-                "file_name": doc.file_name, "mime_type": doc.mime_type, "size": doc.file_size}  # fmt: skip
+        file = {
+            "kind": "document",
+            "file_id": doc.file_id,
+            "file_unique_id": doc.file_unique_id,
+            "file_name": doc.file_name,
+            "mime_type": doc.mime_type,
+            "size": doc.file_size,
+        }
     try:
         new_state = form.add_file(current, file)
     except FormError as err:
@@ -96,14 +117,18 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
         return
     draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.file", detail={"kind": file["kind"]})
     count = len(new_state.answers["files"])
-    await message.answer(_("File {n} received. Send more, or press Done.").format(n=count),
-                         reply_markup=keyboards.step(form, new_state, draft.id))  # fmt: skip
+    await message.answer(
+        _("File {n} received. Send more, or press Done.").format(n=count),
+        reply_markup=keyboards.step(form, new_state, draft.id),
+    )
 
 
 async def unreadable(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
     draft = await active_draft(state, db, member)
-    note = "⚠️ " + _("I can only read text here: stickers, voice messages, locations and the like cannot be "
-                     "stored. Please type your answer.")  # fmt: skip
+    note = "⚠️ " + _(
+        "I can only read text here: stickers, voice messages, locations and the like cannot be "
+        "stored. Please type your answer."
+    )
     if draft is None:
         await message.answer(note)
         return

@@ -54,8 +54,11 @@ async def drafts(message: Message, db: Database, member: Member | None, form: Fo
     lines = ["<b>" + _("Your drafts") + "</b>"]
     for n, item in enumerate(items, start=1):
         edited = format_datetime(item.updated_at, "short", tzinfo=tz, locale=locale)
-        lines.append(_("{n}. {title} — {step}, last edited {when}").format(
-            n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited))  # fmt: skip
+        lines.append(
+            _("{n}. {title} — {step}, last edited {when}").format(
+                n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited
+            )
+        )
     await message.answer("\n".join(lines), reply_markup=keyboards.drafts(items))
 
 
@@ -65,8 +68,9 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
         return
     items = await list_for_author(db, member, drafts=False)
     if not items:
-        await message.answer(_("You have not submitted any initiative yet. Send /new to start one, "
-                               "or /drafts to finish a draft."))  # fmt: skip
+        await message.answer(
+            _("You have not submitted any initiative yet. Send /new to start one, or /drafts to finish a draft.")
+        )
         return
     lines = ["<b>" + _("Your initiatives") + "</b>"]
     for item in items:
@@ -76,8 +80,9 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
     await message.answer("\n".join(lines))
 
 
-async def act(query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database,
-              member: Member | None, form: Form) -> None:  # fmt: skip
+async def act(
+    query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database, member: Member | None, form: Form
+) -> None:
     draft = await get_draft(db, callback_data.draft)
     if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
@@ -91,8 +96,11 @@ async def act(query: CallbackQuery, callback_data: DraftCb, state: FSMContext, d
         await open_draft(state, draft)
         await show(message, form, draft)
     elif action is DraftAction.DELETE:
-        await message.answer(_("Delete the draft “{title}”? This cannot be undone.").format(title=_title(draft.state.answers.get("title"))),
-                             reply_markup=keyboards.confirm_delete(draft.id))  # fmt: skip
+        title = _title(draft.state.answers.get("title"))
+        await message.answer(
+            _("Delete the draft “{title}”? This cannot be undone.").format(title=title),
+            reply_markup=keyboards.confirm_delete(draft.id),
+        )
     elif action is DraftAction.CONFIRM:
         deleted = await delete_draft(db, member, draft.id)
         if deleted and (await state.get_data()).get("draft") == draft.id:

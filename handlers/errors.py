@@ -14,8 +14,14 @@ log = logging.getLogger(__name__)
 async def on_error(event: ErrorEvent) -> None:
     update = event.update
     user = update.event.from_user if hasattr(update.event, "from_user") else None
-    log.error("update %s from user %s (%s) failed: %r", update.update_id, getattr(user, "id", None),
-              update.event_type, event.exception, exc_info=event.exception)  # fmt: skip
+    log.error(
+        "update %s from user %s (%s) failed: %r",
+        update.update_id,
+        getattr(user, "id", None),
+        update.event_type,
+        event.exception,
+        exc_info=event.exception,
+    )
     text = _("Sorry, something went wrong on my side. Your answers so far are saved; please try again.")
     try:
         if update.callback_query is not None:

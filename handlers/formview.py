@@ -32,8 +32,7 @@ def error_text(err: FormError) -> str:
     return "⚠️ " + escape(_(err.msgid).format(**err.params))
 
 
-async def show(message: Message, form: Form, draft: Draft, state: FormState | None = None,
-               note: str = "") -> None:  # fmt: skip
+async def show(message: Message, form: Form, draft: Draft, state: FormState | None = None, note: str = "") -> None:
     """Send the current step's question (or the preview) with its buttons; ``note`` goes first."""
     state = state or draft.state
     locale = get_i18n().current_locale
@@ -58,8 +57,17 @@ def understood(f: Field, value: object) -> str:
     return "✓ " + escape(_("Understood: {label}:").format(label=_(f.label))) + " " + shown
 
 
-async def advance(message: Message, form: Form, db: Database, draft: Draft, member: Member,
-                  new: FormState, *, kind: str, note: str = "") -> Draft:  # fmt: skip
+async def advance(
+    message: Message,
+    form: Form,
+    db: Database,
+    draft: Draft,
+    member: Member,
+    new: FormState,
+    *,
+    kind: str,
+    note: str = "",
+) -> Draft:
     """Store the new state of the draft (committed before any reply), then show what comes next."""
     field = draft.state.step
     draft = await save_form(db, draft, new, actor_id=member.id, kind=kind, detail={"field": field})

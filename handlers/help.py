@@ -15,30 +15,44 @@ from handlers.states import Drafting
 async def help_(message: Message, form: Form) -> None:
     steps = "\n".join(f"{i}. {_(f.label)}" for i, f in enumerate(form.fields, start=1))
     await message.answer(
-        "<b>" + _("What I can do") + "</b>\n"
-        + _("/new — write up a new initiative, step by step\n"
+        "<b>"
+        + _("What I can do")
+        + "</b>\n"
+        + _(
+            "/new — write up a new initiative, step by step\n"
             "/drafts — continue or delete your drafts\n"
             "/my — your submitted initiatives and their status\n"
             "/profile — your name, unit, phone and language\n"
             "/cancel — leave the form; the draft is kept\n"
-            "/help — this message") + "\n\n"
-        + "<b>" + _("The steps of an initiative") + "</b>\n" + steps + "\n\n"
-        + _("Every answer is saved as soon as I reply, so nothing is lost if the connection drops. "
+            "/help — this message"
+        )
+        + "\n\n"
+        + "<b>"
+        + _("The steps of an initiative")
+        + "</b>\n"
+        + steps
+        + "\n\n"
+        + _(
+            "Every answer is saved as soon as I reply, so nothing is lost if the connection drops. "
             "A long answer can be sent in several messages: press Done when it is complete. "
-            "Amounts can be typed as people say them: 14 triệu, 1,2 tỷ, 350 nghìn/tháng.")
-    )  # fmt: skip
+            "Amounts can be typed as people say them: 14 triệu, 1,2 tỷ, 350 nghìn/tháng."
+        )
+    )
 
 
 async def cancel(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     if current == Drafting.filling.state:
         await state.clear()
-        await message.answer(_("You left the form. Your draft is saved: send /drafts to continue it."),
-                             reply_markup=ReplyKeyboardRemove())  # fmt: skip
+        await message.answer(
+            _("You left the form. Your draft is saved: send /drafts to continue it."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
     elif current is not None:
         await state.set_state(None)
-        await message.answer(_("Stopped. What you typed so far is kept: send /start to go on."),
-                             reply_markup=ReplyKeyboardRemove())  # fmt: skip
+        await message.answer(
+            _("Stopped. What you typed so far is kept: send /start to go on."), reply_markup=ReplyKeyboardRemove()
+        )
     else:
         await message.answer(_("There is nothing to cancel."), reply_markup=ReplyKeyboardRemove())
 

@@ -98,13 +98,23 @@ def preview(form: Form, draft_id: int, complete: bool) -> InlineKeyboardMarkup:
 
 
 def drafts(items: Sequence[Initiative]) -> InlineKeyboardMarkup:
-    return markup([
-        [button(_("▶️ Continue {n}").format(n=n), DraftCb(action=DraftAction.RESUME, draft=d.id or 0)),
-         button(_("🗑 Delete {n}").format(n=n), DraftCb(action=DraftAction.DELETE, draft=d.id or 0))]
-        for n, d in enumerate(items, start=1)
-    ])  # fmt: skip
+    return markup(
+        [
+            [
+                button(_("▶️ Continue {n}").format(n=n), DraftCb(action=DraftAction.RESUME, draft=d.id or 0)),
+                button(_("🗑 Delete {n}").format(n=n), DraftCb(action=DraftAction.DELETE, draft=d.id or 0)),
+            ]
+            for n, d in enumerate(items, start=1)
+        ]
+    )
 
 
 def confirm_delete(draft_id: int) -> InlineKeyboardMarkup:
-    return markup([[button(_("Yes, delete it"), DraftCb(action=DraftAction.CONFIRM, draft=draft_id)),
-                    button(_("No, keep it"), DraftCb(action=DraftAction.KEEP, draft=draft_id))]])  # fmt: skip
+    return markup(
+        [
+            [
+                button(_("Yes, delete it"), DraftCb(action=DraftAction.CONFIRM, draft=draft_id)),
+                button(_("No, keep it"), DraftCb(action=DraftAction.KEEP, draft=draft_id)),
+            ]
+        ]
+    )

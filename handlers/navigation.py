@@ -50,15 +50,23 @@ def move(form: Form, state: FormState, cb: FormCb, tz: ZoneInfo) -> tuple[FormSt
     raise FormError(N_("This button is out of date."))
 
 
-async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContext, db: Database,
-                   member: Member | None, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
+async def navigate(
+    query: CallbackQuery,
+    callback_data: FormCb,
+    state: FSMContext,
+    db: Database,
+    member: Member | None,
+    form: Form,
+    tz: ZoneInfo,
+) -> None:
     draft = await get_draft(db, callback_data.draft)
     if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     if draft.status != DRAFT:
-        await query.answer(_("This initiative was already submitted as {number}.").format(number=draft.number or "—"),
-                           show_alert=True)  # fmt: skip
+        await query.answer(
+            _("This initiative was already submitted as {number}.").format(number=draft.number or "—"), show_alert=True
+        )
         return
     current = draft.state
     shown_step = -1 if current.step == PREVIEW else form.index(current.step)
@@ -81,12 +89,14 @@ async def navigate(query: CallbackQuery, callback_data: FormCb, state: FSMContex
     except FormError as err:
         await show(message, form, draft, current, error_text(err))
         return
-    await advance(message, form, db, draft, member, new_state, kind=f"draft.{callback_data.action.name.lower()}",
-                  note=note)  # fmt: skip
+    await advance(
+        message, form, db, draft, member, new_state, kind=f"draft.{callback_data.action.name.lower()}", note=note
+    )
 
 
-async def submit_draft(message: Message, state: FSMContext, db: Database, member: Member, form: Form,
-                       draft_id: int) -> None:  # fmt: skip
+async def submit_draft(
+    message: Message, state: FSMContext, db: Database, member: Member, form: Form, draft_id: int
+) -> None:
     draft = await get_draft(db, draft_id)
     if draft is None:
         return
@@ -100,9 +110,11 @@ async def submit_draft(message: Message, state: FSMContext, db: Database, member
         return
     await state.clear()
     await message.answer(
-        _("Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
-          "I will tell you the result. Send /my to follow it.").format(number=result.number)
-    )  # fmt: skip
+        _(
+            "Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
+            "I will tell you the result. Send /my to follow it."
+        ).format(number=result.number)
+    )
 
 
 def create_router() -> Router:

@@ -55,8 +55,10 @@ async def change(query: CallbackQuery, callback_data: ProfileCb, state: FSMConte
         await message.answer(_("Type part of your unit's name:"), reply_markup=ReplyKeyboardRemove())
     else:
         await state.set_state(Reg.phone)
-        await message.answer(_("Share your phone number with the button, or press Skip to remove it."),
-                             reply_markup=keyboards.share_phone())  # fmt: skip
+        await message.answer(
+            _("Share your phone number with the button, or press Skip to remove it."),
+            reply_markup=keyboards.share_phone(),
+        )
 
 
 def create_router() -> Router:

@@ -20,7 +20,7 @@ from handlers.states import Reg
 from storage.db import Database
 from storage.members import register, update_member
 from storage.models import Member
-from storage.units import search_units
+from storage.units import any_units, search_units
 
 
 async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
@@ -37,25 +37,38 @@ async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
         )
     elif "unit_id" not in data:
         await state.set_state(Reg.unit)
-        await message.answer(_("Which union unit are you in? Type part of its name, e.g. “cấp nước”."),
-                             reply_markup=ReplyKeyboardRemove())  # fmt: skip
+        await message.answer(
+            _("Which union unit are you in? Type part of its name, e.g. “cấp nước”."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
     elif "phone" not in data:
         await state.set_state(Reg.phone)
-        await message.answer(_("You may share your phone number so the support team can call you. "
-                               "It is optional."), reply_markup=keyboards.share_phone())  # fmt: skip
+        await message.answer(
+            _("You may share your phone number so the support team can call you. It is optional."),
+            reply_markup=keyboards.share_phone(),
+        )
     else:
-        member = await register(db, tg_user_id=message.chat.id, full_name=data["name"], language=data["lang"],
-                                unit_id=data["unit_id"], phone=data["phone"] or None)  # fmt: skip
+        member = await register(
+            db,
+            tg_user_id=message.chat.id,
+            full_name=data["name"],
+            language=data["lang"],
+            unit_id=data["unit_id"],
+            phone=data["phone"] or None,
+        )
         await state.clear()
         await message.answer(
-            _("Thank you, {name}! You are registered. Send /new to write up an initiative, or /help to see "
-              "what I can do.").format(name=escape(member.full_name)),
+            _(
+                "Thank you, {name}! You are registered. Send /new to write up an initiative, or /help to see "
+                "what I can do."
+            ).format(name=escape(member.full_name)),
             reply_markup=ReplyKeyboardRemove(),
-        )  # fmt: skip
+        )
 
 
-async def finish_step(message: Message, state: FSMContext, db: Database, member: Member | None,
-                      **value: object) -> None:  # fmt: skip
+async def finish_step(
+    message: Message, state: FSMContext, db: Database, member: Member | None, **value: object
+) -> None:
     """Store one answer: a member's change takes effect at once; during registration, ask the next thing."""
     if member is not None:
         changes = {"name": "full_name", "unit_id": "unit_id", "phone": "phone", "lang": "language"}
@@ -71,15 +84,20 @@ async def finish_step(message: Message, state: FSMContext, db: Database, member:
 async def start(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
     if member is not None:
         await state.clear()
-        await message.answer(_("Welcome back, {name}! Send /new to write up an initiative, /drafts for your "
-                               "drafts, /help for everything else.").format(name=escape(member.full_name)))  # fmt: skip
+        await message.answer(
+            _(
+                "Welcome back, {name}! Send /new to write up an initiative, /drafts for your "
+                "drafts, /help for everything else."
+            ).format(name=escape(member.full_name))
+        )
         return
     await message.answer(_("Hello! I help union members write up and register their initiatives (sáng kiến)."))
     await ask_next(message, state, db)
 
 
-async def pick_language(query: CallbackQuery, callback_data: LangCb, state: FSMContext, db: Database,
-                        member: Member | None, i18n: I18n) -> None:  # fmt: skip
+async def pick_language(
+    query: CallbackQuery, callback_data: LangCb, state: FSMContext, db: Database, member: Member | None, i18n: I18n
+) -> None:
     if callback_data.code not in i18n.available_locales or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
@@ -99,15 +117,22 @@ async def got_name(message: Message, state: FSMContext, db: Database, member: Me
 
 async def find_unit(message: Message, db: Database) -> None:
     found = await search_units(db, message.text or "")
+    if not found and not await any_units(db):
+        await message.answer(
+            _("No union units are loaded yet. Please ask your union officer to load them, then send /start again.")
+        )
+        return
     if not found:
-        await message.answer(_("No unit matches “{text}”. Try another part of the name.").format(
-            text=escape((message.text or "")[:100])))  # fmt: skip
+        await message.answer(
+            _("No unit matches “{text}”. Try another part of the name.").format(text=escape((message.text or "")[:100]))
+        )
         return
     await message.answer(_("Pick your unit (or type another part of the name):"), reply_markup=keyboards.units(found))
 
 
-async def pick_unit(query: CallbackQuery, callback_data: UnitCb, state: FSMContext, db: Database,
-                    member: Member | None) -> None:  # fmt: skip
+async def pick_unit(
+    query: CallbackQuery, callback_data: UnitCb, state: FSMContext, db: Database, member: Member | None
+) -> None:
     await query.answer()
     if isinstance(query.message, Message):
         await finish_step(query.message, state, db, member, unit_id=callback_data.unit)
@@ -116,16 +141,18 @@ async def pick_unit(query: CallbackQuery, callback_data: UnitCb, state: FSMConte
 async def got_contact(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
     contact = message.contact
     if contact is None or contact.user_id != message.chat.id:
-        await message.answer(_("Please share your own number with the button below."),
-                             reply_markup=keyboards.share_phone())  # fmt: skip
+        await message.answer(
+            _("Please share your own number with the button below."), reply_markup=keyboards.share_phone()
+        )
         return
     await finish_step(message, state, db, member, phone=contact.phone_number[:32])
 
 
 async def skip_phone(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
     if message.text != _("Skip"):
-        await message.answer(_("Please press the button to share your number, or press Skip."),
-                             reply_markup=keyboards.share_phone())  # fmt: skip
+        await message.answer(
+            _("Please press the button to share your number, or press Skip."), reply_markup=keyboards.share_phone()
+        )
         return
     await finish_step(message, state, db, member, phone="")
 

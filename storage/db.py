@@ -37,8 +37,7 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={busy_timeout_ms}",
-                       "foreign_keys=ON"):  # fmt: skip
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={busy_timeout_ms}", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
@@ -58,9 +57,8 @@ class Database:
         self.engine = create_engine(url, busy_timeout_ms=busy_timeout_ms)
         self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         backend = (
-            SqliteBackend(str(self.sqlite_path), busy_timeout_ms) if self.is_sqlite
-            else SqlAlchemyBackend(self.engine)
-        )  # fmt: skip
+            SqliteBackend(str(self.sqlite_path), busy_timeout_ms) if self.is_sqlite else SqlAlchemyBackend(self.engine)
+        )
         self.writer = GroupCommitter(backend)
         self.cache = RowCache(enabled=self.is_sqlite if cache is None else cache)
 

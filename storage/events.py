@@ -25,6 +25,12 @@ def event_stmt(
     return Stmt(
         "INSERT INTO event (at, member_id, initiative_id, kind, detail) "
         f"VALUES (:at, {actor}, {target}, :kind, :detail)",
-        {"at": utcnow(), "member_id": member_id, "iid": initiative_id, "kind": kind,
-         "detail": json.dumps(detail, ensure_ascii=False, default=str), **sql_params},
-    )  # fmt: skip
+        {
+            "at": utcnow(),
+            "member_id": member_id,
+            "iid": initiative_id,
+            "kind": kind,
+            "detail": json.dumps(detail, ensure_ascii=False, default=str),
+            **sql_params,
+        },
+    )

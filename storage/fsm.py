@@ -8,13 +8,13 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlmodel import select
+from sqlalchemy import text
 
 from storage.cache import MISSING
 from storage.db import Database
-from storage.models import FsmRecord
 from storage.writer import Stmt
 
+_SELECT = text("SELECT state, data FROM fsm_record WHERE key = :key")
 _UPSERT = (
     "INSERT INTO fsm_record (key, state, data) VALUES (:key, :state, :data) "
     "ON CONFLICT (key) DO UPDATE SET state = excluded.state, data = excluded.data"
@@ -30,9 +30,9 @@ class SqlStorage(BaseStorage):
         cached = self.db.cache.get(("fsm", key))
         if cached is not MISSING:
             return cached
-        async with self.db.session() as session:
-            row = (await session.exec(select(FsmRecord).where(FsmRecord.key == key))).first()
-        value = (row.state, json.loads(row.data)) if row else (None, {})
+        async with self.db.read_engine.connect() as conn:
+            row = (await conn.execute(_SELECT, {"key": key})).first()
+        value = (row[0], json.loads(row[1])) if row else (None, {})
         self.db.cache.put(("fsm", key), value)
         return value
 

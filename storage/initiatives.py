@@ -65,24 +65,40 @@ async def create_draft(db: Database, member: Member, state: FormState) -> Draft:
             "INSERT INTO initiative (author_id, unit_id, status, answers, step, pending, editing, "
             "has_social_benefit, created_at, updated_at) VALUES (:author, :unit, 'draft', :answers, :step, '[]', "
             ":editing, :no, :now, :now) RETURNING id",
-            {"author": member.id, "unit": member.unit_id, "answers": json.dumps(state.answers, ensure_ascii=False),
-             "step": state.step, "editing": False, "no": False, "now": now},
+            {
+                "author": member.id,
+                "unit": member.unit_id,
+                "answers": json.dumps(state.answers, ensure_ascii=False),
+                "step": state.step,
+                "editing": False,
+                "no": False,
+                "now": now,
+            },
             returning=True,
         ),
-        event_stmt("draft.created", {}, member_id=member.id,
-                   initiative_sql="SELECT max(id) FROM initiative WHERE author_id = :member_id"),
-    )  # fmt: skip
+        event_stmt(
+            "draft.created",
+            {},
+            member_id=member.id,
+            initiative_sql="SELECT max(id) FROM initiative WHERE author_id = :member_id",
+        ),
+    )
     draft = Draft(result.rows[0][0], member.id or 0, DRAFT, None, state)
     db.cache.put(("draft", draft.id), draft)
     return draft
 
 
-async def save_form(db: Database, draft: Draft, state: FormState, *, actor_id: int | None, kind: str,
-                    detail: dict[str, Any]) -> Draft:  # fmt: skip
+async def save_form(
+    db: Database, draft: Draft, state: FormState, *, actor_id: int | None, kind: str, detail: dict[str, Any]
+) -> Draft:
     """Store the draft's new state with its event in one op; raises DraftClosed if it is no longer a draft."""
     now = utcnow()
-    values = {"answers": json.dumps(state.answers, ensure_ascii=False), "step": state.step,
-              "pending": json.dumps(state.pending, ensure_ascii=False), "editing": state.editing}  # fmt: skip
+    values = {
+        "answers": json.dumps(state.answers, ensure_ascii=False),
+        "step": state.step,
+        "pending": json.dumps(state.pending, ensure_ascii=False),
+        "editing": state.editing,
+    }
     result = await db.write(
         Stmt(
             "UPDATE initiative SET answers = :answers, step = :step, pending = :pending, editing = :editing, "
@@ -133,27 +149,50 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Subm
             "applied_on = :applied_on, benefit_per_year = :benefit_per_year, "
             "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no "
             "WHERE id = :iid AND status = 'draft' AND author_id = :author",
-            {**iid, **_summary(answers), "number": number, "now": now, "unit": member.unit_id, "no": False,
-             "author": member.id},
+            {
+                **iid,
+                **_summary(answers),
+                "number": number,
+                "now": now,
+                "unit": member.unit_id,
+                "no": False,
+                "author": member.id,
+            },
             guard=True,
         ),
         Stmt("DELETE FROM author WHERE initiative_id = :iid", iid),
         Stmt("DELETE FROM attachment WHERE initiative_id = :iid", iid),
-    ]  # fmt: skip
+    ]
     for position, author in enumerate(authors, start=1):
-        stmts.append(Stmt(
-            "INSERT INTO author (initiative_id, position, full_name, share, member_id) "
-            "VALUES (:iid, :position, :name, :share, :member)",
-            {**iid, "position": position, "name": author["name"], "share": author["share"],
-             "member": member.id if position == 1 else None},
-        ))  # fmt: skip
+        stmts.append(
+            Stmt(
+                "INSERT INTO author (initiative_id, position, full_name, share, member_id) "
+                "VALUES (:iid, :position, :name, :share, :member)",
+                {
+                    **iid,
+                    "position": position,
+                    "name": author["name"],
+                    "share": author["share"],
+                    "member": member.id if position == 1 else None,
+                },
+            )
+        )
     for f in answers.get("files", []):
-        stmts.append(Stmt(
-            "INSERT INTO attachment (initiative_id, kind, file_id, file_unique_id, file_name, mime_type, size) "
-            "VALUES (:iid, :kind, :file_id, :file_unique_id, :file_name, :mime_type, :size)",
-            {**iid, "kind": f["kind"], "file_id": f["file_id"], "file_unique_id": f["file_unique_id"],
-             "file_name": f.get("file_name"), "mime_type": f.get("mime_type"), "size": f.get("size")},
-        ))  # fmt: skip
+        stmts.append(
+            Stmt(
+                "INSERT INTO attachment (initiative_id, kind, file_id, file_unique_id, file_name, mime_type, size) "
+                "VALUES (:iid, :kind, :file_id, :file_unique_id, :file_name, :mime_type, :size)",
+                {
+                    **iid,
+                    "kind": f["kind"],
+                    "file_id": f["file_id"],
+                    "file_unique_id": f["file_unique_id"],
+                    "file_name": f.get("file_name"),
+                    "mime_type": f.get("mime_type"),
+                    "size": f.get("size"),
+                },
+            )
+        )
     stmts.append(event_stmt("initiative.submitted", {"number": number}, member_id=member.id, initiative_id=draft.id))
     result = await db.write_all(stmts)
     db.cache.drop(("draft", draft.id))
@@ -162,11 +201,14 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Subm
 
 async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:
     result = await db.write(
-        Stmt("UPDATE initiative SET status = 'deleted', updated_at = :now "
-             "WHERE id = :iid AND author_id = :author AND status = 'draft'",
-             {"now": utcnow(), "iid": draft_id, "author": member.id}, guard=True),
+        Stmt(
+            "UPDATE initiative SET status = 'deleted', updated_at = :now "
+            "WHERE id = :iid AND author_id = :author AND status = 'draft'",
+            {"now": utcnow(), "iid": draft_id, "author": member.id},
+            guard=True,
+        ),
         event_stmt("draft.deleted", {}, member_id=member.id, initiative_id=draft_id),
-    )  # fmt: skip
+    )
     db.cache.drop(("draft", draft_id))
     return result.applied
 

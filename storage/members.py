@@ -19,17 +19,25 @@ async def get_member(db: Database, tg_user_id: int) -> Member | None:
     cached = db.cache.get(("member", tg_user_id))
     if cached is not MISSING:
         return cached
-    async with db.session() as session:
-        member = (await session.exec(select(Member).where(Member.tg_user_id == tg_user_id))).first()
+    async with db.read_engine.connect() as conn:
+        row = (await conn.execute(select(Member).where(Member.tg_user_id == tg_user_id))).first()
+    member = Member.model_validate(row._mapping) if row is not None else None
     db.cache.put(("member", tg_user_id), member)
     return member
 
 
-async def register(db: Database, *, tg_user_id: int, full_name: str, language: str, unit_id: int,
-                   phone: str | None) -> Member:  # fmt: skip
+async def register(
+    db: Database, *, tg_user_id: int, full_name: str, language: str, unit_id: int, phone: str | None
+) -> Member:
     now = utcnow()
-    values = {"tg": tg_user_id, "full_name": full_name, "language": language, "unit_id": unit_id,
-              "phone": phone, "now": now}  # fmt: skip
+    values = {
+        "tg": tg_user_id,
+        "full_name": full_name,
+        "language": language,
+        "unit_id": unit_id,
+        "phone": phone,
+        "now": now,
+    }
     result = await db.write(
         Stmt(
             "INSERT INTO member (tg_user_id, full_name, language, unit_id, phone, created_at, updated_at) "
@@ -39,11 +47,23 @@ async def register(db: Database, *, tg_user_id: int, full_name: str, language: s
             values,
             returning=True,
         ),
-        event_stmt("member.registered", {"unit_id": unit_id, "language": language, "phone": bool(phone)},
-                   member_sql="SELECT id FROM member WHERE tg_user_id = :tg", tg=tg_user_id),
-    )  # fmt: skip
-    member = Member(id=result.rows[0][0], tg_user_id=tg_user_id, full_name=full_name, language=language,
-                    unit_id=unit_id, phone=phone, created_at=now, updated_at=now)  # fmt: skip
+        event_stmt(
+            "member.registered",
+            {"unit_id": unit_id, "language": language, "phone": bool(phone)},
+            member_sql="SELECT id FROM member WHERE tg_user_id = :tg",
+            tg=tg_user_id,
+        ),
+    )
+    member = Member(
+        id=result.rows[0][0],
+        tg_user_id=tg_user_id,
+        full_name=full_name,
+        language=language,
+        unit_id=unit_id,
+        phone=phone,
+        created_at=now,
+        updated_at=now,
+    )
     db.cache.put(("member", tg_user_id), member)
     return member
 
@@ -55,10 +75,12 @@ async def update_member(db: Database, member: Member, **changes: Any) -> Member:
     now = utcnow()
     assignments = ", ".join(f"{name} = :{name}" for name in changes)
     await db.write(
-        Stmt(f"UPDATE member SET {assignments}, updated_at = :now WHERE id = :id",
-             {**changes, "now": now, "id": member.id}),
+        Stmt(
+            f"UPDATE member SET {assignments}, updated_at = :now WHERE id = :id",
+            {**changes, "now": now, "id": member.id},
+        ),
         event_stmt("member.updated", changes, member_id=member.id),
-    )  # fmt: skip
+    )
     updated = Member(**{**member.model_dump(), **changes, "updated_at": now})
     db.cache.put(("member", member.tg_user_id), updated)
     return updated

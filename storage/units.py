@@ -34,6 +34,11 @@ async def search_units(db: Database, query: str, limit: int = 8) -> list[Unit]:
         return list((await session.exec(stmt)).all())
 
 
+async def any_units(db: Database) -> bool:
+    async with db.session() as session:
+        return (await session.exec(select(Unit.id).limit(1))).first() is not None
+
+
 async def get_unit(db: Database, unit_id: int | None) -> Unit | None:
     if unit_id is None:
         return None

@@ -31,6 +31,49 @@ def service_missing(what: str, reason: str) -> None:
     pytest.skip(message)
 
 
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test (dropped afterwards), as a SQLAlchemy asyncpg URL."""
+    import uuid
+
+    import asyncpg
+
+    try:
+        admin = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError) as exc:
+        service_missing(f"PostgreSQL at {PG_ADMIN_URL}", str(exc))
+    name = f"sangkien_test_{uuid.uuid4().hex[:12]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """Redis database 15, emptied before and after the test."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=3)
+    try:
+        await client.ping()
+    except (OSError, RedisError) as exc:
+        await client.aclose()
+        service_missing(f"Redis at {REDIS_TEST_URL}", str(exc))
+    await client.flushdb()
+    yield REDIS_TEST_URL
+    await client.flushdb()
+    await client.aclose()
+
+
 @pytest.fixture(scope="session")
 def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file with the test units, built once and copied for each test."""
@@ -65,8 +108,13 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 def make_settings(db_url: str, fake: FakeTelegram, **extra: Any) -> Settings:
-    return Settings(_env_file=None, bot_token=fake.token, database_url=db_url,  # type: ignore[call-arg]
-                    telegram_api_base=fake.base_url, **extra)  # fmt: skip
+    return Settings(
+        _env_file=None,
+        bot_token=fake.token,
+        database_url=db_url,  # type: ignore[call-arg]
+        telegram_api_base=fake.base_url,
+        **extra,
+    )
 
 
 class App:
@@ -85,10 +133,12 @@ class App:
         return TgUser(self.fake, self.deliver, user_id or 10_000 + self._users, **kwargs)
 
 
-async def build_app(fake: FakeTelegram, settings: Settings) -> App:
+async def build_app(fake: FakeTelegram, settings: Settings, *, units: bool = False) -> App:
     db = Database(settings.database_url)
     await db.start()
     await upgrade(db.engine)
+    if units:
+        await import_units(db, read_units_csv(UNITS_CSV))
     bot = create_bot(settings)
     dp = create_dispatcher(settings, db)
     await dp.emit_startup(bot=bot)

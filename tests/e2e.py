@@ -19,8 +19,14 @@ START_TIMEOUT = 60.0
 class BotProcess:
     def __init__(self, fake: FakeTelegram, workdir: Path, env: dict[str, str]) -> None:
         self.fake, self.workdir = fake, workdir
-        self.env = {**os.environ, "BOT_TOKEN": fake.token, "TELEGRAM_API_BASE": fake.base_url, "LOG_LEVEL": "INFO",
-                    "PYTHONPATH": str(ROOT), **env}  # fmt: skip
+        self.env = {
+            **os.environ,
+            "BOT_TOKEN": fake.token,
+            "TELEGRAM_API_BASE": fake.base_url,
+            "LOG_LEVEL": "INFO",
+            "PYTHONPATH": str(ROOT),
+            **env,
+        }
         self.proc: asyncio.subprocess.Process | None = None
         self.log_path = workdir / "bot.log"
         self.starts = 0
@@ -33,12 +39,12 @@ class BotProcess:
             sys.executable, "-m", "bot.cli", "run", cwd=self.workdir, env=self.env, stdout=log, stderr=log
         )
         self.starts += 1
-        polling = asyncio.ensure_future(
-            self.fake.wait_for(lambda: sum(1 for m, _ in self.fake.log if m == "getUpdates") > polls, START_TIMEOUT)
+        polled = self.fake.wait_for(
+            lambda: sum(1 for m, _ in self.fake.log if m == "getUpdates") > polls, START_TIMEOUT
         )
-        exited = asyncio.ensure_future(self.proc.wait())
-        await asyncio.wait({polling, exited}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (polling, exited):
+        tasks = [asyncio.create_task(polled), asyncio.create_task(self.proc.wait())]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in tasks:
             task.cancel()
         if self.proc.returncode is not None:
             raise AssertionError(f"the bot exited with {self.proc.returncode}:\n{self.log()}")

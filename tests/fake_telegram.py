@@ -16,10 +16,34 @@ from typing import Any
 from aiohttp import web
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Sáng kiến Bot", "username": "sangkien_test_bot"}
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre", "tg-spoiler",
-                "span", "blockquote", "tg-emoji"}  # fmt: skip
-JSON_FIELDS = {"reply_markup", "commands", "scope", "entities", "allowed_updates", "link_preview_options",
-               "reply_parameters", "media"}  # fmt: skip
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "tg-spoiler",
+    "span",
+    "blockquote",
+    "tg-emoji",
+}
+JSON_FIELDS = {
+    "reply_markup",
+    "commands",
+    "scope",
+    "entities",
+    "allowed_updates",
+    "link_preview_options",
+    "reply_parameters",
+    "media",
+}
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[a-zA-Z-]+(?:=\"[^\"]*\"|='[^']*')?)*)\s*>")
 _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
 
@@ -149,8 +173,9 @@ class FakeTelegram:
             result = await handler(params)
         except ApiError as err:
             self.errors.append((method, err.description))
-            return web.json_response({"ok": False, "error_code": err.code, "description": err.description},
-                                     status=err.code)  # fmt: skip
+            return web.json_response(
+                {"ok": False, "error_code": err.code, "description": err.description}, status=err.code
+            )
         async with self._changed:
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
@@ -198,8 +223,12 @@ class FakeTelegram:
 
     # -- the Bot API methods the bot uses ----------------------------------------------------------------
     async def api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {**BOT_USER, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}  # fmt: skip
+        return {
+            **BOT_USER,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
         return True
@@ -253,8 +282,12 @@ class FakeTelegram:
         return html, plain
 
     def message_json(self, sent: Sent) -> dict[str, Any]:
-        data: dict[str, Any] = {"message_id": sent.message_id, "date": sent.date, "chat": self.chats[sent.chat_id],
-                                "from": BOT_USER}  # fmt: skip
+        data: dict[str, Any] = {
+            "message_id": sent.message_id,
+            "date": sent.date,
+            "chat": self.chats[sent.chat_id],
+            "from": BOT_USER,
+        }
         if sent.kind == "text":
             data["text"] = sent.text
         else:
@@ -283,9 +316,12 @@ class FakeTelegram:
         html, plain = self._text(params, "caption")
         self._check_markup(params.get("reply_markup"))
         upload = params.get("document")
-        doc = {"file_id": f"DOC{next(self._message_ids)}", "file_unique_id": f"U{time.time_ns()}",
-               "file_name": upload.get("filename") if isinstance(upload, dict) else None,
-               "file_size": upload.get("size") if isinstance(upload, dict) else None}  # fmt: skip
+        doc = {
+            "file_id": f"DOC{next(self._message_ids)}",
+            "file_unique_id": f"U{time.time_ns()}",
+            "file_name": upload.get("filename") if isinstance(upload, dict) else None,
+            "file_size": upload.get("size") if isinstance(upload, dict) else None,
+        }
         sent = self._store(int(chat["id"]), html, plain, params.get("reply_markup"), kind="document", document=doc)
         return self.message_json(sent)
 
@@ -301,8 +337,10 @@ class FakeTelegram:
         markup = params.get("reply_markup")
         self._check_markup(markup)
         if plain == sent.text and markup == sent.markup:
-            raise ApiError("Bad Request: message is not modified: specified new message content and reply markup "
-                           "are exactly the same as a current content and reply markup of the message")  # fmt: skip
+            raise ApiError(
+                "Bad Request: message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message"
+            )
         sent.html, sent.text, sent.markup, sent.edits = html, plain, markup, sent.edits + 1
         return self.message_json(sent)
 
@@ -311,8 +349,10 @@ class FakeTelegram:
         markup = params.get("reply_markup")
         self._check_markup(markup)
         if markup == sent.markup:
-            raise ApiError("Bad Request: message is not modified: specified new message content and reply markup "
-                           "are exactly the same as a current content and reply markup of the message")  # fmt: skip
+            raise ApiError(
+                "Bad Request: message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message"
+            )
         sent.markup, sent.edits = markup, sent.edits + 1
         return self.message_json(sent)
 

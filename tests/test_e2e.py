@@ -34,8 +34,9 @@ def draft_state(db_path: Path) -> tuple[str, dict[str, object], list[str], str]:
     return row[0], json.loads(row[1]), json.loads(row[2]), row[3]
 
 
-async def test_worker_completes_an_initiative_across_a_kill_9(fake: FakeTelegram, bot: BotProcess,
-                                                               db_path: Path) -> None:  # fmt: skip
+async def test_worker_completes_an_initiative_across_a_kill_9(
+    fake: FakeTelegram, bot: BotProcess, db_path: Path
+) -> None:
     worker = TgUser(fake, bot.deliver, 777_001)
     await register(worker)
     assert fake.commands[""][0]["description"] == "Viết sáng kiến mới"  # setMyCommands, vi and en
@@ -67,22 +68,31 @@ async def test_worker_completes_an_initiative_across_a_kill_9(fake: FakeTelegram
     await worker.click("Xong")
     replies = await worker.click("Gửi duyệt")
     assert "SK-" in replies[-1].text
-    step, answers, _, status = draft_state(db_path)
+    _, answers, _, status = draft_state(db_path)
     assert status == "submitted" and answers["before"] == BEFORE + "\nPhần hai của hiện trạng."
     assert answers["applied_since"] == "2022-03-01"
     assert not [e for e in fake.errors], fake.errors  # the bot never sent anything Telegram would refuse
 
 
-async def test_kill_9_at_any_moment_loses_no_acknowledged_answer(fake: FakeTelegram, bot: BotProcess,
-                                                                  db_path: Path) -> None:  # fmt: skip
+async def test_kill_9_at_any_moment_loses_no_acknowledged_answer(
+    fake: FakeTelegram, bot: BotProcess, db_path: Path
+) -> None:
     worker = TgUser(fake, bot.deliver, 777_002)
     await register(worker)
     await worker.send("/new")
     await worker.send(TITLE)
     acknowledged = len(worker.history)
-    fake.push_update({"callback_query": {  # pressed, and the bot dies before (or while) answering
-        "id": "k9", "from": worker.user, "chat_instance": "ci", "data": worker.find_button("Giải pháp quản lý")[1][
-            "callback_data"], "message": fake.message_json(worker.last)}})  # fmt: skip
+    fake.push_update(
+        {
+            "callback_query": {  # pressed, and the bot dies before (or while) answering
+                "id": "k9",
+                "from": worker.user,
+                "chat_instance": "ci",
+                "data": worker.find_button("Giải pháp quản lý")[1]["callback_data"],
+                "message": fake.message_json(worker.last),
+            }
+        }
+    )
     await bot.kill9()
     await bot.start()
     step, answers, _, _ = draft_state(db_path)

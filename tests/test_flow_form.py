@@ -30,7 +30,11 @@ async def test_whole_initiative_is_submitted_with_a_number(app: App, worker: TgU
     assert row.status == "submitted" and row.number == f"SK-{row.id:06d}"
     assert row.number in replies[-1].text
     assert (row.title, row.solution_type, row.field_of_work, row.benefit_per_year) == (
-        TITLE, "technical", "production", 14_000_000)  # fmt: skip
+        TITLE,
+        "technical",
+        "production",
+        14_000_000,
+    )
     assert str(row.applied_on) == "2022-03-15"
     async with app.db.session() as s:
         authors = (await s.exec(select(Author).where(Author.initiative_id == row.id))).all()

@@ -68,3 +68,50 @@ async def test_start_again_greets_a_member(app: App) -> None:
     await register(user)
     replies = await user.send("/start")
     assert "Nguyễn Văn An" not in replies[-1].text or "/new" in replies[-1].text
+
+
+async def test_profile_changes_language_name_unit_and_phone(app: App) -> None:
+    user = app.user()
+    await register(user)
+    replies = await user.send("/profile")
+    assert "Họ tên: Nguyễn Văn An" in replies[-1].text and "Số điện thoại: +84912345678" in replies[-1].text
+    await user.click("Ngôn ngữ")
+    replies = await user.click("English")
+    assert "Your profile" in replies[-1].text and "Language: English" in replies[-1].text
+    await user.click("Change name")
+    replies = await user.send("Nguyễn Văn Ân")
+    assert "Name: Nguyễn Văn Ân" in replies[-1].text
+    await user.click("Change unit")
+    await user.send("dien luc")
+    replies = await user.click("Công đoàn Điện lực Việt Nam")
+    assert "Unit: Công đoàn Điện lực Việt Nam" in replies[-1].text
+    await user.click("Change phone")
+    replies = await user.send("Skip")
+    assert "Phone: —" in replies[-1].text
+    async with app.db.session() as s:
+        member = (await s.exec(select(Member).where(Member.tg_user_id == user.id))).one()
+        kinds = [e.kind for e in (await s.exec(select(Event).where(Event.member_id == member.id))).all()]
+    assert (member.language, member.full_name, member.phone) == ("en", "Nguyễn Văn Ân", None)
+    assert kinds.count("member.updated") == 4
+
+
+async def test_cancel_during_registration_keeps_what_was_typed(app: App) -> None:
+    user = app.user()
+    await user.send("/start", expect=2)
+    await user.click("Tiếng Việt")
+    await user.send("Phạm Thị Dung")
+    replies = await user.send("/cancel")
+    assert "/start" in replies[-1].text
+    replies = await user.send("/start", expect=2)
+    assert "đơn vị" in replies[-1].text  # name and language kept: it asks for the unit next
+
+
+async def test_unknown_command_and_text_outside_a_form(app: App) -> None:
+    user = app.user()
+    replies = await user.send("xin chào")
+    assert "/start" in replies[-1].text
+    await register(user)
+    replies = await user.send("/khongco")
+    assert "Lệnh không có" in replies[-1].text
+    replies = await user.send("xin chào")
+    assert "/new" in replies[-1].text

@@ -86,8 +86,10 @@ def test_thousands_separators_and_currency_words(amount: int, sep: str, currency
     assert parse_money(typed).amount == amount
 
 
-@given(st.integers(min_value=1, max_value=9_999), st.sampled_from([("triệu", 10**6), ("tr", 10**6), ("tỷ", 10**9),
-                                                                    ("nghìn", 10**3), ("k", 10**3)]))  # fmt: skip
+@given(
+    st.integers(min_value=1, max_value=9_999),
+    st.sampled_from([("triệu", 10**6), ("tr", 10**6), ("tỷ", 10**9), ("nghìn", 10**3), ("k", 10**3)]),
+)
 def test_units(count: int, unit: tuple[str, int]) -> None:
     word, factor = unit
     assert parse_money(f"{count} {word}").amount == count * factor

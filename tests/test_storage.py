@@ -28,8 +28,10 @@ async def db(db_path: Path):  # type: ignore[no-untyped-def]
 
 async def test_sqlite_is_configured_for_safety(db: Database, db_path: Path) -> None:
     async with db.engine.connect() as conn:
-        pragmas = {p: (await conn.execute(text(f"PRAGMA {p}"))).scalar() for p in
-                   ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")}  # fmt: skip
+        pragmas = {
+            p: (await conn.execute(text(f"PRAGMA {p}"))).scalar()
+            for p in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+        }
     assert pragmas == {"journal_mode": "wal", "synchronous": 2, "busy_timeout": 5000, "foreign_keys": 1}
 
 
@@ -49,12 +51,17 @@ async def test_a_failing_op_fails_alone(db: Database, db_path: Path) -> None:
 
 
 async def test_guarded_op_is_undone_as_a_whole(db: Database, db_path: Path) -> None:
-    await db.write(Stmt("CREATE TABLE s (id INTEGER, status TEXT)"), Stmt("CREATE TABLE log (m TEXT)"),
-                   Stmt("INSERT INTO s VALUES (1, 'draft')"))  # fmt: skip
+    await db.write(
+        Stmt("CREATE TABLE s (id INTEGER, status TEXT)"),
+        Stmt("CREATE TABLE log (m TEXT)"),
+        Stmt("INSERT INTO s VALUES (1, 'draft')"),
+    )
 
     def submit() -> tuple[Stmt, Stmt]:
-        return (Stmt("UPDATE s SET status = 'submitted' WHERE id = 1 AND status = 'draft'", guard=True),
-                Stmt("INSERT INTO log VALUES ('submitted')"))  # fmt: skip
+        return (
+            Stmt("UPDATE s SET status = 'submitted' WHERE id = 1 AND status = 'draft'", guard=True),
+            Stmt("INSERT INTO log VALUES ('submitted')"),
+        )
 
     results = await asyncio.gather(*(db.write(*submit()) for _ in range(10)))
     assert [r.applied for r in results].count(True) == 1

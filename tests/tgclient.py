@@ -17,8 +17,15 @@ _query_ids = itertools.count(1)
 
 
 class TgUser:
-    def __init__(self, fake: FakeTelegram, deliver: Deliver, user_id: int, first_name: str = "An",
-                 last_name: str | None = "Nguyễn Văn", language_code: str = "vi") -> None:  # fmt: skip
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        deliver: Deliver,
+        user_id: int,
+        first_name: str = "An",
+        last_name: str | None = "Nguyễn Văn",
+        language_code: str = "vi",
+    ) -> None:
         self.fake, self.deliver, self.id = fake, deliver, user_id
         self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
         self.chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
@@ -50,8 +57,13 @@ class TgUser:
     # -- what the user does ------------------------------------------------------------------------------
     async def _message(self, expect: int, **content: Any) -> list[Sent]:
         last_id = self._last_id()
-        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self.chat,
-                   "from": self.user, **content}  # fmt: skip
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": self.chat,
+            "from": self.user,
+            **content,
+        }
         await self.deliver({"message": message}, self, expect)
         return self._since(last_id)
 
@@ -62,25 +74,42 @@ class TgUser:
         return await self._message(expect, **content)
 
     async def send_contact(self, phone: str, own: bool = True, expect: int = 1) -> list[Sent]:
-        contact = {"phone_number": phone, "first_name": self.user["first_name"],
-                   "user_id": self.id if own else self.id + 1}  # fmt: skip
+        contact = {
+            "phone_number": phone,
+            "first_name": self.user["first_name"],
+            "user_id": self.id if own else self.id + 1,
+        }
         return await self._message(expect, contact=contact)
 
     async def send_photo(self, expect: int = 1) -> list[Sent]:
         n = next(self._message_ids)
-        sizes = [{"file_id": f"PHOTO{n}-{w}", "file_unique_id": f"UP{n}-{w}", "width": w, "height": w,
-                  "file_size": w * 100} for w in (90, 800)]  # fmt: skip
+        sizes = [
+            {"file_id": f"PHOTO{n}-{w}", "file_unique_id": f"UP{n}-{w}", "width": w, "height": w, "file_size": w * 100}
+            for w in (90, 800)
+        ]
         return await self._message(expect, photo=sizes)
 
     async def send_document(self, name: str = "ban-ve.pdf", expect: int = 1) -> list[Sent]:
         n = next(self._message_ids)
-        doc = {"file_id": f"DOC{n}", "file_unique_id": f"UD{n}", "file_name": name,
-               "mime_type": "application/pdf", "file_size": 12345}  # fmt: skip
+        doc = {
+            "file_id": f"DOC{n}",
+            "file_unique_id": f"UD{n}",
+            "file_name": name,
+            "mime_type": "application/pdf",
+            "file_size": 12345,
+        }
         return await self._message(expect, document=doc)
 
     async def send_sticker(self, expect: int = 1) -> list[Sent]:
-        sticker = {"file_id": "STK", "file_unique_id": "USTK", "type": "regular", "width": 512, "height": 512,
-                   "is_animated": False, "is_video": False}  # fmt: skip
+        sticker = {
+            "file_id": "STK",
+            "file_unique_id": "USTK",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
         return await self._message(expect, sticker=sticker)
 
     async def send_voice(self, expect: int = 1) -> list[Sent]:
@@ -107,7 +136,12 @@ class TgUser:
 
     async def press(self, message: Sent, data: str, expect: int = 1) -> list[Sent]:
         last_id = self._last_id()
-        query = {"id": str(next(_query_ids)), "from": self.user, "chat_instance": f"ci{self.id}",
-                 "message": self.fake.message_json(message), "data": data}  # fmt: skip
+        query = {
+            "id": str(next(_query_ids)),
+            "from": self.user,
+            "chat_instance": f"ci{self.id}",
+            "message": self.fake.message_json(message),
+            "data": data,
+        }
         await self.deliver({"callback_query": query}, self, expect)
         return self._since(last_id)
