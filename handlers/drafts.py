@@ -121,6 +121,10 @@ async def outside_a_form(message: Message, member: Member | None) -> None:
         await message.answer(_("Send /new to write up an initiative, /drafts to continue a draft, or /help."))
 
 
+async def stale_button(query: CallbackQuery) -> None:
+    await query.answer(_("This button is out of date."), show_alert=True)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type == "private")
@@ -129,4 +133,5 @@ def create_router() -> Router:
     router.callback_query.register(act, DraftCb.filter())
     router.message.register(unknown_command, F.text.startswith("/"))  # the last router: nothing else took it
     router.message.register(outside_a_form, StateFilter(None))
+    router.callback_query.register(stale_button)  # a button whose step or state has passed
     return router

@@ -161,6 +161,12 @@ async def language_expected(message: Message) -> None:
     await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
 
 
+async def phone_expected(message: Message) -> None:
+    await message.answer(
+        _("Please press the button to share your number, or press Skip."), reply_markup=keyboards.share_phone()
+    )
+
+
 async def text_expected(message: Message) -> None:
     await message.answer(_("Please type your answer as text."))
 
@@ -177,4 +183,5 @@ def create_router() -> Router:
     router.message.register(skip_phone, Reg.phone, F.text, ~F.text.startswith("/"))
     router.message.register(language_expected, Reg.language)
     router.message.register(text_expected, StateFilter(Reg.name, Reg.unit))
+    router.message.register(phone_expected, Reg.phone)
     return router

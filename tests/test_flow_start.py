@@ -115,3 +115,14 @@ async def test_unknown_command_and_text_outside_a_form(app: App) -> None:
     assert "Lệnh không có" in replies[-1].text
     replies = await user.send("xin chào")
     assert "/new" in replies[-1].text
+
+
+async def test_a_sticker_at_the_phone_step_and_an_old_unit_button(app: App) -> None:
+    user = app.user()
+    await register_until_phone(user)
+    unit_list = next(m for m in user.history if m.text.startswith("Chọn đơn vị"))
+    replies = await user.send_sticker()
+    assert replies[-1].button_texts()[0].startswith("📱")
+    await user.send_contact("+84911111111")
+    await user.click(unit_list.button_texts()[0], message=unit_list, expect=0)  # registration is over
+    assert user.alerts[-1] == "Nút này đã cũ, không dùng được nữa."
