@@ -2,13 +2,17 @@
 (synchronous=FULL, every answer committed before its reply), next to a bare aiogram echo bot fed the same
 number of updates in the same run.
 
-    .venv/bin/python bench/form_flow.py [--workers 200] [--rounds 3]
+    .venv/bin/python bench/form_flow.py [--workers 200] [--rounds 3] [--profile]
+
+``--profile`` runs our bot once more under cProfile and prints where the CPU goes, by package.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import sqlite3
 import sys
 import tempfile
@@ -139,6 +143,24 @@ async def bench_bot(uids: list[int], workdir: Path) -> dict[str, float]:
     return summary
 
 
+def by_package(profile: cProfile.Profile) -> list[tuple[str, float]]:
+    """Own CPU time (tottime) summed by where the code lives."""
+    totals: dict[str, float] = {}
+    for (filename, _, name), (_, _, tottime, _, _) in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in filename:
+            where = filename.split("site-packages/")[1].split("/")[0]
+            where = "aiogram (dispatch, filters)" if where == "aiogram" and "/dispatcher/" in filename else where
+        elif filename == "~":
+            where = "pydantic_core" if "pydantic_core" in name else "builtins (dict, str, json…)"
+            where = "idle: waiting in epoll" if "poll" in name else where
+        elif str(Path(__file__).resolve().parent.parent) in filename:
+            where = "ours: " + Path(filename).resolve().relative_to(Path(__file__).resolve().parent.parent).parts[0]
+        else:
+            where = "stdlib: " + Path(filename).stem
+        totals[where] = totals.get(where, 0.0) + tottime
+    return sorted(totals.items(), key=lambda item: -item[1])
+
+
 def show(name: str, figures: dict[str, Any]) -> None:
     parts = [f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()]
     print(f"{name:>10}: " + " ".join(parts))
@@ -148,6 +170,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each; the best is reported")
+    parser.add_argument("--profile", action="store_true", help="profile one more run of our bot, by package")
     args = parser.parse_args()
     uids = [500_000 + i for i in range(args.workers)]
     print(f"{args.workers} workers x {len(SCRIPT)} updates each; SQLite synchronous=FULL, WAL")
@@ -164,6 +187,17 @@ async def main() -> None:
         f"best sangkien: {best['sangkien']['updates_per_s']:.0f} updates/s"
     )
     print(f"ratio: {best['sangkien']['updates_per_s'] / best['echo']['updates_per_s']:.2f}")
+    if args.profile:
+        profile = cProfile.Profile()
+        with tempfile.TemporaryDirectory() as tmp:
+            profile.enable()
+            await bench_bot(uids, Path(tmp))
+            profile.disable()
+        totals = by_package(profile)
+        grand = sum(seconds for _, seconds in totals)
+        print("CPU by package (cProfile tottime, our bot):")
+        for where, seconds in totals[:16]:
+            print(f"  {where:40} {100 * seconds / grand:5.1f}%")
 
 
 if __name__ == "__main__":
