@@ -19,9 +19,9 @@ from forms.errors import N_
 from forms.render import step_label
 from handlers import keyboards
 from handlers.callbacks import DraftAction, DraftCb
-from handlers.formview import open_draft, show
+from handlers.formview import draft_for_button, open_draft, show
 from storage.db import Database
-from storage.initiatives import DRAFT, delete_draft, get_draft, list_for_author
+from storage.initiatives import delete_draft, list_for_author
 from storage.models import Initiative, Member
 
 STATUS = {
@@ -83,12 +83,8 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
 async def act(
     query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database, member: Member | None, form: Form
 ) -> None:
-    draft = await get_draft(db, callback_data.draft)
-    if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    if draft.status != DRAFT:
-        await query.answer(_("This draft is no longer open."), show_alert=True)
+    draft = await draft_for_button(query, db, member, callback_data.draft)
+    if draft is None or member is None or not isinstance(query.message, Message):
         return
     await query.answer()
     message, action = query.message, callback_data.action

@@ -7,7 +7,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
@@ -81,6 +81,23 @@ async def active_draft(state: FSMContext, db: Database, member: Member | None) -
     draft_id = (await state.get_data()).get("draft")
     draft = await get_draft(db, int(draft_id)) if draft_id else None
     if draft is None or draft.author_id != member.id or draft.status != DRAFT:
+        return None
+    return draft
+
+
+async def draft_for_button(query: CallbackQuery, db: Database, member: Member | None, draft_id: int) -> Draft | None:
+    """The member's own open draft a button names; otherwise the press is answered with why nothing happens."""
+    draft = await get_draft(db, draft_id)
+    if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return None
+    if draft.status != DRAFT:
+        closed = (
+            _("This initiative was already submitted as {number}.").format(number=draft.number)
+            if draft.number
+            else _("This draft is no longer open.")
+        )
+        await query.answer(closed, show_alert=True)
         return None
     return draft
 

@@ -13,9 +13,9 @@ from aiogram.utils.i18n import gettext as _
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_, FormError
 from handlers.callbacks import FormCb, Nav
-from handlers.formview import advance, error_text, open_draft, show, today, understood
+from handlers.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
 from storage.db import Database
-from storage.initiatives import DRAFT, get_draft, submit
+from storage.initiatives import get_draft, submit
 from storage.models import Member
 
 
@@ -59,14 +59,8 @@ async def navigate(
     form: Form,
     tz: ZoneInfo,
 ) -> None:
-    draft = await get_draft(db, callback_data.draft)
-    if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
-        await query.answer(_("This button is out of date."), show_alert=True)
-        return
-    if draft.status != DRAFT:
-        await query.answer(
-            _("This initiative was already submitted as {number}.").format(number=draft.number or "—"), show_alert=True
-        )
+    draft = await draft_for_button(query, db, member, callback_data.draft)
+    if draft is None or member is None or not isinstance(query.message, Message):
         return
     current = draft.state
     shown_step = -1 if current.step == PREVIEW else form.index(current.step)
