@@ -27,7 +27,7 @@ class DatabaseUnavailable(Exception):
     """The database cannot be opened; the message is one line for the person running the bot."""
 
 
-def create_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:
+def create_engine(url: str, *, busy_timeout_ms: int = 5000, foreign_keys: bool = True) -> AsyncEngine:
     sa_url = make_url(url)
     if not sa_url.drivername.startswith("sqlite"):
         return create_async_engine(url, pool_pre_ping=True)
@@ -37,7 +37,13 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={busy_timeout_ms}", "foreign_keys=ON"):
+        fks = "ON" if foreign_keys else "OFF"
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            f"busy_timeout={busy_timeout_ms}",
+            f"foreign_keys={fks}",
+        ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Text
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -30,6 +30,7 @@ class Member(SQLModel, table=True):
     language: str = Field(default="vi", max_length=8)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     phone: str | None = Field(default=None, max_length=32)
+    username: str | None = Field(default=None, max_length=64, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -55,6 +56,13 @@ class Initiative(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
+    review_round: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    submitted_answers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    taken_by_id: int | None = Field(default=None, foreign_key="member.id")
+    taken_at: datetime | None = None
+    decided_by_id: int | None = Field(default=None, foreign_key="member.id")
+    decided_at: datetime | None = None
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Author(SQLModel, table=True):
@@ -86,6 +94,44 @@ class Event(SQLModel, table=True):
     initiative_id: int | None = Field(default=None, foreign_key="initiative.id", index=True)
     kind: str = Field(max_length=32)
     detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class Role(SQLModel, table=True):
+    """An officer (cán bộ công đoàn) or support-team member (Tổ hỗ trợ sáng kiến) of a unit and its subtree."""
+
+    __table_args__ = (UniqueConstraint("member_id", "unit_id", "role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = Field(max_length=16)
+    granted_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewGroup(SQLModel, table=True):
+    """A group chat bound to a unit as its support group."""
+
+    __tablename__ = "review_group"
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    unit_id: int = Field(foreign_key="unit.id", unique=True)
+    title: str = Field(default="", max_length=255)
+    language: str = Field(default="vi", max_length=8)
+    reachable: bool = True
+    bound_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewCard(SQLModel, table=True):
+    """A card posted to a support group for one round of review."""
+
+    __tablename__ = "review_card"
+    id: int | None = Field(default=None, primary_key=True)
+    initiative_id: int = Field(foreign_key="initiative.id", index=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    message_id: int
+    round: int
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class FsmRecord(SQLModel, table=True):
