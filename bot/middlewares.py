@@ -10,7 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from storage.db import Database
-from storage.members import get_member
+from storage.members import get_member, update_member
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -21,7 +21,10 @@ class MemberMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
-        data["member"] = await get_member(self.db, user.id) if user is not None and not user.is_bot else None
+        member = await get_member(self.db, user.id) if user is not None and not user.is_bot else None
+        if member is not None and user is not None and user.username != member.username:
+            member = await update_member(self.db, member, username=user.username)  # so /team add @name finds them
+        data["member"] = member
         return await handler(event, data)
 
 

@@ -122,3 +122,32 @@ def step_label(form: Form, step: str, _: Gettext) -> str:
         return _("preview")
     k, n = form.position(step)
     return _("step {k}/{n}").format(k=k, n=n)
+
+
+def full_text_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str, heading: str) -> list[str]:
+    """Every answer in full, split into messages that fit Telegram's limit; nothing is cut."""
+    chunks = [heading]
+    for f in form.fields:
+        if f.key not in answers or f.kind is Kind.FILES:
+            continue
+        label = f"<b>{escape(_(f.label))}</b>\n"
+        value = str(answers[f.key]) if f.kind in (Kind.TEXT, Kind.LONGTEXT) else None
+        pieces = _split(value, MESSAGE_LIMIT - len(label) - 20) if value else [value_text(f, answers[f.key], _, locale)]
+        for piece in pieces:
+            block = label + (escape(piece) if value else piece)
+            if len(chunks[-1]) + len(block) + 2 <= MESSAGE_LIMIT:
+                chunks[-1] += "\n\n" + block
+            else:
+                chunks.append(block)
+    return chunks
+
+
+def _split(text: str, size: int) -> list[str]:
+    """Pieces of at most ``size`` characters, cut at a line break or a space where possible."""
+    pieces: list[str] = []
+    while len(text) > size:
+        cut = max(text.rfind("\n", 0, size), text.rfind(" ", 0, size))
+        cut = cut if cut > size // 2 else size
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return [*pieces, text]

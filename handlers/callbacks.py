@@ -63,3 +63,18 @@ class ProfileItem(StrEnum):
 
 class ProfileCb(CallbackData, prefix="v1p"):
     item: ProfileItem
+
+
+class ReviewAction(StrEnum):
+    TAKE = "t"
+    CONFIRM = "c"
+    CHANGES = "r"
+    REJECT = "x"
+    FULL = "f"
+
+
+class ReviewCb(CallbackData, prefix="v1r"):
+    """A button of a review card; every press is checked against the database."""
+
+    action: ReviewAction
+    initiative: int

@@ -18,7 +18,7 @@ from forms.template import Field, Kind
 from handlers import keyboards
 from handlers.states import Drafting
 from storage.db import Database
-from storage.initiatives import DRAFT, Draft, get_draft, save_form
+from storage.initiatives import EDITABLE, Draft, get_draft, save_form
 from storage.models import Member
 
 ECHOED = (Kind.CHOICE, Kind.DATE, Kind.MONEY, Kind.AUTHORS)
@@ -80,7 +80,7 @@ async def active_draft(state: FSMContext, db: Database, member: Member | None) -
         return None
     draft_id = (await state.get_data()).get("draft")
     draft = await get_draft(db, int(draft_id)) if draft_id else None
-    if draft is None or draft.author_id != member.id or draft.status != DRAFT:
+    if draft is None or draft.author_id != member.id or draft.status not in EDITABLE:
         return None
     return draft
 
@@ -91,7 +91,7 @@ async def draft_for_button(query: CallbackQuery, db: Database, member: Member | 
     if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return None
-    if draft.status != DRAFT:
+    if draft.status not in EDITABLE:
         closed = (
             _("This initiative was already submitted as {number}.").format(number=draft.number)
             if draft.number

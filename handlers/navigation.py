@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_, FormError
 from handlers.callbacks import FormCb, Nav
+from handlers.cards import post_card
 from handlers.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
 from storage.db import Database
 from storage.initiatives import get_draft, submit
@@ -76,7 +78,7 @@ async def navigate(
         await message.answer(_("Your draft is saved. Send /drafts to continue it later."))
         return
     if callback_data.action is Nav.SUBMIT:
-        await submit_draft(message, state, db, member, form, draft.id)
+        await submit_draft(message, state, db, member, form, draft.id, tz)
         return
     try:
         new_state, note = move(form, current, callback_data, tz)
@@ -89,7 +91,7 @@ async def navigate(
 
 
 async def submit_draft(
-    message: Message, state: FSMContext, db: Database, member: Member, form: Form, draft_id: int
+    message: Message, state: FSMContext, db: Database, member: Member, form: Form, draft_id: int, tz: ZoneInfo
 ) -> None:
     draft = await get_draft(db, draft_id)
     if draft is None:
@@ -103,12 +105,15 @@ async def submit_draft(
         await message.answer(_("This draft was already submitted."))
         return
     await state.clear()
-    await message.answer(
-        _(
-            "Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
-            "I will tell you the result. Send /my to follow it."
-        ).format(number=result.number)
-    )
+    assert message.bot is not None
+    group = await post_card(message.bot, db, get_i18n(), form, tz, result.initiative_id, result.changed)
+    text = _(
+        "Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
+        "I will tell you the result. Send /my to follow it."
+    ).format(number=result.number)
+    if group is None:
+        text += "\n\n" + _("Your unit has no support group yet, so it waits; the officers have been told.")
+    await message.answer(text)
 
 
 def create_router() -> Router:

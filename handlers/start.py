@@ -55,6 +55,7 @@ async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
             language=data["lang"],
             unit_id=data["unit_id"],
             phone=data["phone"] or None,
+            username=message.chat.username,  # a private chat carries the user's @username
         )
         await state.clear()
         await message.answer(

@@ -18,7 +18,8 @@ from storage.events import event_stmt
 from storage.models import Initiative, Member, utcnow
 from storage.writer import Stmt
 
-DRAFT, SUBMITTED, DELETED = "draft", "submitted", "deleted"
+DRAFT, SUBMITTED, DELETED, RETURNED = "draft", "submitted", "deleted", "changes_requested"
+EDITABLE = (DRAFT, RETURNED)  # the author may change these; a returned initiative is edited and resubmitted
 
 
 class DraftClosed(Exception):
@@ -44,6 +45,7 @@ def _state(answers: str, step: str, pending: str, editing: bool) -> FormState:
     return FormState(json.loads(answers), step, tuple(json.loads(pending)), bool(editing))
 
 
+_PREVIOUS = text("SELECT submitted_answers, review_round FROM initiative WHERE id = :id")
 _DRAFT = text("SELECT id, author_id, status, number, answers, step, pending, editing FROM initiative WHERE id = :id")
 
 
@@ -102,7 +104,7 @@ async def save_form(
     result = await db.write(
         Stmt(
             "UPDATE initiative SET answers = :answers, step = :step, pending = :pending, editing = :editing, "
-            "updated_at = :now WHERE id = :id AND status = 'draft'",
+            "updated_at = :now WHERE id = :id AND status IN ('draft', 'changes_requested')",
             {**values, "now": now, "id": draft.id},
             guard=True,
         ),
@@ -120,6 +122,8 @@ async def save_form(
 class Submitted:
     number: str
     initiative_id: int
+    round: int
+    changed: tuple[str, ...] = ()  # the fields that differ from the previous submission
 
 
 def _summary(answers: dict[str, Any]) -> dict[str, Any]:
@@ -139,21 +143,29 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Subm
     answers = draft.state.answers
     if form.missing(answers):
         raise ValueError("the draft is incomplete")
-    now, number = utcnow(), number_for(draft.id)
+    now, number = utcnow(), draft.number or number_for(draft.id)
+    async with db.read_engine.connect() as conn:
+        row = (await conn.execute(_PREVIOUS, {"id": draft.id})).one()
+    previous, round_ = json.loads(row[0]) if row[0] else None, row[1] + 1
+    keys = {**answers, **(previous or {})}
+    changed = () if previous is None else tuple(k for k in keys if answers.get(k) != previous.get(k))
     iid = {"iid": draft.id}
     authors = answers.get("authors") or [{"name": member.full_name, "share": 100}]
     stmts = [
         Stmt(
             "UPDATE initiative SET status = 'submitted', number = :number, submitted_at = :now, updated_at = :now, "
+            "review_round = :round, submitted_answers = :snapshot, taken_by_id = NULL, taken_at = NULL, "
             "unit_id = :unit, title = :title, solution_type = :solution_type, field_of_work = :field_of_work, "
             "applied_on = :applied_on, benefit_per_year = :benefit_per_year, "
             "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no "
-            "WHERE id = :iid AND status = 'draft' AND author_id = :author",
+            "WHERE id = :iid AND status IN ('draft', 'changes_requested') AND author_id = :author",
             {
                 **iid,
                 **_summary(answers),
                 "number": number,
                 "now": now,
+                "round": round_,
+                "snapshot": json.dumps(answers, ensure_ascii=False),
                 "unit": member.unit_id,
                 "no": False,
                 "author": member.id,
@@ -193,10 +205,11 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Subm
                 },
             )
         )
-    stmts.append(event_stmt("initiative.submitted", {"number": number}, member_id=member.id, initiative_id=draft.id))
+    detail = {"number": number, "round": round_, "changed": list(changed)}
+    stmts.append(event_stmt("initiative.submitted", detail, member_id=member.id, initiative_id=draft.id))
     result = await db.write_all(stmts)
     db.cache.drop(("draft", draft.id))
-    return Submitted(number, draft.id) if result.applied else None
+    return Submitted(number, draft.id, round_, changed) if result.applied else None
 
 
 async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:
@@ -214,10 +227,10 @@ async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:
 
 
 async def list_for_author(db: Database, member: Member, *, drafts: bool) -> list[Initiative]:
-    """The member's drafts (newest edit first), or everything else they submitted (newest first)."""
+    """The member's drafts and returned initiatives (newest edit first), or everything they submitted."""
     query = select(Initiative).where(Initiative.author_id == member.id)
     if drafts:
-        query = query.where(Initiative.status == DRAFT).order_by(col(Initiative.updated_at).desc())
+        query = query.where(col(Initiative.status).in_(EDITABLE)).order_by(col(Initiative.updated_at).desc())
     else:
         query = query.where(col(Initiative.status).not_in([DRAFT, DELETED])).order_by(col(Initiative.id).desc())
     async with db.session() as session:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from storage.cache import MISSING
 from storage.db import Database
@@ -12,7 +12,7 @@ from storage.events import event_stmt
 from storage.models import Member, utcnow
 from storage.writer import Stmt
 
-EDITABLE = ("full_name", "language", "unit_id", "phone")
+EDITABLE = ("full_name", "language", "unit_id", "phone", "username")
 
 
 async def get_member(db: Database, tg_user_id: int) -> Member | None:
@@ -26,8 +26,21 @@ async def get_member(db: Database, tg_user_id: int) -> Member | None:
     return member
 
 
+async def member_by_username(db: Database, username: str) -> Member | None:
+    async with db.session() as session:
+        query = select(Member).where(func.lower(Member.username) == username.strip().lower())
+        return (await session.exec(query)).first()
+
+
 async def register(
-    db: Database, *, tg_user_id: int, full_name: str, language: str, unit_id: int, phone: str | None
+    db: Database,
+    *,
+    tg_user_id: int,
+    full_name: str,
+    language: str,
+    unit_id: int,
+    phone: str | None,
+    username: str | None = None,
 ) -> Member:
     now = utcnow()
     values = {
@@ -36,14 +49,16 @@ async def register(
         "language": language,
         "unit_id": unit_id,
         "phone": phone,
+        "username": username,
         "now": now,
     }
     result = await db.write(
         Stmt(
-            "INSERT INTO member (tg_user_id, full_name, language, unit_id, phone, created_at, updated_at) "
-            "VALUES (:tg, :full_name, :language, :unit_id, :phone, :now, :now) ON CONFLICT (tg_user_id) DO UPDATE "
+            "INSERT INTO member (tg_user_id, full_name, language, unit_id, phone, username, created_at, updated_at) "
+            "VALUES (:tg, :full_name, :language, :unit_id, :phone, :username, :now, :now) "
+            "ON CONFLICT (tg_user_id) DO UPDATE "
             "SET full_name = excluded.full_name, language = excluded.language, unit_id = excluded.unit_id, "
-            "phone = excluded.phone, updated_at = excluded.updated_at RETURNING id",
+            "phone = excluded.phone, username = excluded.username, updated_at = excluded.updated_at RETURNING id",
             values,
             returning=True,
         ),
@@ -61,6 +76,7 @@ async def register(
         language=language,
         unit_id=unit_id,
         phone=phone,
+        username=username,
         created_at=now,
         updated_at=now,
     )

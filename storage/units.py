@@ -34,6 +34,11 @@ async def search_units(db: Database, query: str, limit: int = 8) -> list[Unit]:
         return list((await session.exec(stmt)).all())
 
 
+async def unit_by_code(db: Database, code: str) -> Unit | None:
+    async with db.session() as session:
+        return (await session.exec(select(Unit).where(func.lower(Unit.code) == code.strip().lower()))).first()
+
+
 async def any_units(db: Database) -> bool:
     async with db.session() as session:
         return (await session.exec(select(Unit.id).limit(1))).first() is not None

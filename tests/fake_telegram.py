@@ -133,6 +133,8 @@ class FakeTelegram:
     callback_answers: list[dict[str, Any]] = field(default_factory=list)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    admins: dict[int, set[int]] = field(default_factory=dict)  # group id -> user ids who administer it
+    kicked: set[int] = field(default_factory=set)  # groups that removed the bot
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -254,7 +256,12 @@ class FakeTelegram:
         return self._updates[: int(params.get("limit") or 100)]
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
-        chat = self.chats.get(int(chat_id))
+        chat_id = int(chat_id)
+        if chat_id in self.kicked:
+            raise ApiError("Forbidden: bot was kicked from the supergroup chat", 403)
+        chat = self.chats.get(chat_id)
+        if chat is None and chat_id > 0:
+            raise ApiError("Forbidden: bot can't initiate conversation with a user", 403)
         if chat is None:
             raise ApiError("Bad Request: chat not found")
         return chat
@@ -290,6 +297,8 @@ class FakeTelegram:
         }
         if sent.kind == "text":
             data["text"] = sent.text
+        elif sent.kind == "photo":
+            data["photo"] = [{**(sent.document or {}), "width": 800, "height": 600}]
         else:
             data["document"] = sent.document
             if sent.text:
@@ -310,6 +319,25 @@ class FakeTelegram:
         html, plain = self._text(params)
         self._check_markup(params.get("reply_markup"))
         return self.message_json(self._store(int(chat["id"]), html, plain, params.get("reply_markup")))
+
+    async def api_getchatmember(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"])
+        user = {"id": int(params["user_id"]), "is_bot": False, "first_name": "?"}
+        if int(params["user_id"]) not in self.admins.get(int(chat["id"]), set()):
+            return {"status": "member", "user": user}
+        rights = (
+            "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+            "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+            "can_edit_stories", "can_delete_stories", "can_send_welcome_messages",
+        )  # fmt: skip
+        return {"status": "administrator", "user": user, **{right: right != "is_anonymous" for right in rights}}
+
+    async def api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params["chat_id"])
+        html, plain = self._text(params, "caption")
+        doc = {"file_id": str(params.get("photo")), "file_unique_id": f"U{time.time_ns()}"}
+        sent = self._store(int(chat["id"]), html, plain, params.get("reply_markup"), kind="photo", document=doc)
+        return self.message_json(sent)
 
     async def api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params["chat_id"])

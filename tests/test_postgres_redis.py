@@ -78,3 +78,13 @@ async def test_conversation_state_lives_in_redis_across_restarts(fake: FakeTeleg
     replies = await again.click("Giải pháp kỹ thuật")
     assert "Bước 3/13" in replies[-1].text
     await close_app(app)
+
+
+async def test_many_members_deciding_at_once_on_postgresql(fake: FakeTelegram, pg_url: str) -> None:
+    from tests.test_review import race
+
+    app = await build_app(fake, make_settings(pg_url, fake), units=True)
+    try:
+        await race(app)
+    finally:
+        await close_app(app)

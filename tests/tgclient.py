@@ -25,19 +25,28 @@ class TgUser:
         first_name: str = "An",
         last_name: str | None = "Nguyễn Văn",
         language_code: str = "vi",
+        username: str | None = None,
+        chat: dict[str, Any] | None = None,
     ) -> None:
         self.fake, self.deliver, self.id = fake, deliver, user_id
         self.user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
-        self.chat: dict[str, Any] = {"id": user_id, "type": "private", "first_name": first_name}
+        if username:
+            self.user["username"] = username
+        self.chat: dict[str, Any] = chat or {"id": user_id, "type": "private", "first_name": first_name}
+        if username and chat is None:
+            self.chat["username"] = username
         if last_name:
-            self.user["last_name"] = self.chat["last_name"] = last_name
+            self.user["last_name"] = last_name
+            if chat is None:
+                self.chat["last_name"] = last_name
         fake.add_chat(self.chat)
+        self.chat_id = int(self.chat["id"])
         self._message_ids = itertools.count(1)
 
     # -- what the user sees ------------------------------------------------------------------------------
     @property
     def history(self) -> list[Sent]:
-        return self.fake.in_chat(self.id)
+        return self.fake.in_chat(self.chat_id)
 
     @property
     def last(self) -> Sent:
@@ -67,8 +76,27 @@ class TgUser:
         await self.deliver({"message": message}, self, expect)
         return self._since(last_id)
 
-    async def send(self, text: str, expect: int = 1) -> list[Sent]:
+    def in_group(self, group: dict[str, Any]) -> TgUser:
+        """The same person, writing in a group chat."""
+        return TgUser(
+            self.fake,
+            self.deliver,
+            self.id,
+            self.user["first_name"],
+            self.user.get("last_name"),
+            self.user["language_code"],
+            self.user.get("username"),
+            chat=group,
+        )
+
+    async def send(self, text: str, expect: int = 1, reply_to: Sent | TgUser | None = None) -> list[Sent]:
+        """Send a text; ``reply_to`` is a bot message, or another person (a reply to something they wrote)."""
         content: dict[str, Any] = {"text": text}
+        if isinstance(reply_to, TgUser):
+            content["reply_to_message"] = {"message_id": 1, "date": int(time.time()), "chat": self.chat,
+                                           "from": reply_to.user, "text": "…"}  # fmt: skip
+        elif reply_to is not None:
+            content["reply_to_message"] = self.fake.message_json(reply_to)
         if text.startswith("/"):
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         return await self._message(expect, **content)

@@ -1,0 +1,146 @@
+"""The review card a support group sees, and the messages that follow a decision.
+
+Group messages use the group's language, private ones the member's."""
+
+from __future__ import annotations
+
+import json
+import logging
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime
+
+from forms.engine import Form
+from forms.money import Money
+from forms.render import money_text, value_text
+from handlers.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
+from handlers.keyboards import button, markup
+from storage.db import Database
+from storage.groups import mark_unreachable, route
+from storage.models import Member, ReviewGroup
+from storage.review import Decision, Review, load, record_card
+from storage.roles import OFFICER, ancestors, holders
+
+log = logging.getLogger(__name__)
+SOLUTION_PREVIEW = 400
+
+
+def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo, changed: tuple[str, ...] = ()) -> str:
+    item, answers = review.initiative, json.loads(review.initiative.answers)
+    authors = ", ".join(f"{a.full_name} ({a.share}%)" for a in review.authors) or review.author.full_name
+    solution = answers.get("solution", "")
+    short = solution[:SOLUTION_PREVIEW] + ("…" if len(solution) > SOLUTION_PREVIEW else "")
+    money = money_text(Money.from_json(answers["benefit_money"]), _, locale) if "benefit_money" in answers else "—"
+    lines = [
+        f"<b>{escape(item.number or '')}</b> · {escape(item.title or '')}",
+        _("Authors: {authors}").format(authors=escape(authors)),
+        _("Unit: {unit}").format(unit=escape(review.unit.name if review.unit else "—")),
+        _("Type: {type}").format(type=value_text(form["solution_type"], answers.get("solution_type"), _, locale)),
+        _("Field: {field}").format(field=value_text(form["field"], answers.get("field"), _, locale)),
+        _("Money benefit: {money}").format(money=escape(money)),
+        _("Social benefit: {social}").format(social=escape((answers.get("benefit_social") or "—")[:300])),
+        "",
+        "<i>" + escape(short) + "</i>",
+    ]
+    if changed:
+        names = ", ".join(_(form[key].label) for key in changed if key in {f.key for f in form.fields})
+        lines.insert(1, "🔁 " + escape(_("Resubmitted; changed: {fields}").format(fields=names or "—")))
+    if review.taken_by and item.status == "in_review":
+        lines.append("\n👤 " + escape(_("Taken by {name}").format(name=review.taken_by.full_name)))
+    if item.status in {d.value for d in Decision} and review.decided_by and item.decided_at:
+        when = format_datetime(item.decided_at, "short", tzinfo=tz, locale=locale)
+        verdict = {
+            Decision.CONFIRM.value: "✅ " + _("Confirmed by {name}, {when}"),
+            Decision.CHANGES.value: "↩️ " + _("Returned for changes by {name}, {when}"),
+            Decision.REJECT.value: "⛔ " + _("Rejected by {name}, {when}"),
+        }[item.status]
+        lines.append("\n" + escape(verdict.format(name=review.decided_by.full_name, when=when)))
+        if item.decision_reason:
+            lines.append(escape(_("Reason: {reason}").format(reason=item.decision_reason)))
+    return "\n".join(lines)
+
+
+def card_keyboard(initiative_id: int, is_open: bool) -> InlineKeyboardMarkup:
+    def b(text: str, action: ReviewAction) -> InlineKeyboardButton:
+        return button(text, ReviewCb(action=action, initiative=initiative_id))
+
+    full = [b(_("📄 Full text"), ReviewAction.FULL)]
+    if not is_open:
+        return markup([full])
+    return markup(
+        [
+            [b(_("🙋 Take"), ReviewAction.TAKE), b(_("✅ Confirm"), ReviewAction.CONFIRM)],
+            [b(_("↩️ Request changes"), ReviewAction.CHANGES), b(_("⛔ Reject"), ReviewAction.REJECT)],
+            full,
+        ]
+    )
+
+
+async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, initiative_id: int,
+                    changed: tuple[str, ...]) -> ReviewGroup | None:  # fmt: skip
+    """Post the card to the nearest support group; None when there is none or it cannot be reached."""
+    review = await load(db, initiative_id)
+    assert review is not None
+    group = await route(db, review.initiative.unit_id)
+    if group is None or not group.reachable:
+        await tell_officers(bot, db, i18n, review, group)
+        return None
+    with i18n.use_locale(group.language):
+        text = card_text(review, form, group.language, tz, changed)
+        keyboard = card_keyboard(initiative_id, True)
+    try:
+        sent = await bot.send_message(group.chat_id, text, reply_markup=keyboard)
+    except (TelegramForbiddenError, TelegramBadRequest) as exc:
+        log.warning("support group %s of unit %s cannot be reached: %s", group.chat_id, group.unit_id, exc)
+        await mark_unreachable(db, group.chat_id)
+        await tell_officers(bot, db, i18n, review, group)
+        return None
+    await record_card(db, initiative_id=initiative_id, chat_id=group.chat_id, message_id=sent.message_id,
+                      round_=review.initiative.review_round)  # fmt: skip
+    return group
+
+
+async def tell_officers(bot: Bot, db: Database, i18n: I18n, review: Review, group: ReviewGroup | None) -> None:
+    officers = await holders(db, await ancestors(db, review.initiative.unit_id or 0), OFFICER)
+    for officer in officers:
+        with i18n.use_locale(officer.language):
+            text = (
+                _("{number} waits for review, but its unit has no support group.")
+                if group is None
+                else _("{number} waits for review, but the support group cannot be reached (was the bot removed?).")
+            ).format(number=review.initiative.number)
+        await send_private(bot, officer, text)
+
+
+async def notify_author(bot: Bot, i18n: I18n, review: Review) -> None:
+    item, author = review.initiative, review.author
+    with i18n.use_locale(author.language):
+        reason = escape(item.decision_reason or "")
+        if item.status == Decision.CONFIRM.value:
+            text = _("Your initiative {number} “{title}” is confirmed. It now counts toward your unit's quota.")
+            keyboard = None
+        elif item.status == Decision.CHANGES.value:
+            text = _("Your initiative {number} “{title}” was returned for changes. Reason: {reason}")
+            keyboard = markup(
+                [[button(_("✏️ Edit and resubmit"), DraftCb(action=DraftAction.RESUME, draft=item.id or 0))]]
+            )
+        else:
+            text = _("Your initiative {number} “{title}” was not accepted. Reason: {reason}")
+            keyboard = None
+        text = text.format(number=escape(item.number or ""), title=escape(item.title or ""), reason=reason)
+    await send_private(bot, author, text, keyboard)
+
+
+async def send_private(bot: Bot, member: Member, text: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+    try:
+        await bot.send_message(member.tg_user_id, text, reply_markup=keyboard)
+    except (TelegramForbiddenError, TelegramBadRequest) as exc:
+        log.warning("cannot message member %s privately: %s", member.id, exc)
+        return False
+    return True

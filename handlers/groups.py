@@ -1,0 +1,162 @@
+"""Support groups: /bind and /unbind a unit, the team (/team, /team add, /team remove), /queue, migration."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import I18n, get_i18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from storage.db import Database
+from storage.groups import bind, group_of_chat, migrate_chat, unbind
+from storage.members import get_member, member_by_username
+from storage.models import Member, Unit
+from storage.review import queue
+from storage.roles import OFFICER, SUPPORT, ancestors, grant, holders, revoke, roles_over
+from storage.units import get_unit, unit_by_code
+
+
+async def may_manage(db: Database, settings: Settings, member: Member | None, user_id: int, unit: Unit) -> bool:
+    """Bot admins, and officers of the unit or of a unit above it."""
+    return user_id in settings.admin_ids or (
+        member is not None and OFFICER in await roles_over(db, member.id, unit.id or 0)
+    )
+
+
+async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
+    status = (await bot.get_chat_member(chat_id, user_id)).status
+    return str(getattr(status, "value", status)) in ("creator", "administrator")
+
+
+async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
+                     settings: Settings, i18n: I18n) -> None:  # fmt: skip
+    args = (command.args or "").split()
+    user_id = message.from_user.id if message.from_user else 0
+    unit = await unit_by_code(db, args[0]) if args else None
+    if unit is None:
+        await message.reply(_("Send /bind followed by the unit code, e.g. /bind LS-NUOC."))
+        return
+    if not await may_manage(db, settings, member, user_id, unit):
+        await message.reply(
+            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
+        )
+        return
+    if not await is_group_admin(bot, message.chat.id, user_id):
+        await message.reply(_("Only an administrator of this group can bind it."))
+        return
+    language = args[1] if len(args) > 1 and args[1] in i18n.available_locales else get_i18n().current_locale
+    if not await bind(db, chat_id=message.chat.id, unit_id=unit.id or 0, title=message.chat.title or "",
+                      language=language, by_id=member.id if member else None):  # fmt: skip
+        await message.reply(
+            _("{unit} already has a support group. Send /unbind there first.").format(unit=escape(unit.name))
+        )
+        return
+    with i18n.use_locale(language):
+        await message.reply(_("This group is now the support group of {unit}. Initiatives from it and the units below "
+                              "it will be posted here. Add the team: reply to a member's message with /team add.")
+                            .format(unit=escape(unit.name)))  # fmt: skip
+
+
+async def unbind_group(message: Message, bot: Bot, db: Database, member: Member | None, settings: Settings) -> None:
+    group = await group_of_chat(db, message.chat.id)
+    unit = await get_unit(db, group.unit_id) if group else None
+    user_id = message.from_user.id if message.from_user else 0
+    if group is None or unit is None:
+        await message.reply(_("This group is not bound to any unit."))
+    elif not await may_manage(db, settings, member, user_id, unit) or not await is_group_admin(
+        bot, message.chat.id, user_id
+    ):
+        await message.reply(
+            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
+        )
+    else:
+        await unbind(db, chat_id=message.chat.id, by_id=member.id if member else None)
+        await message.reply(_("This group is no longer the support group of {unit}.").format(unit=escape(unit.name)))
+
+
+async def team(message: Message, command: CommandObject, db: Database, member: Member | None,
+               settings: Settings) -> None:  # fmt: skip
+    group = await group_of_chat(db, message.chat.id)
+    unit = await get_unit(db, group.unit_id) if group else None
+    if group is None or unit is None:
+        await message.reply(
+            _("This group is not bound to any unit. An officer can bind it with /bind and the unit code.")
+        )
+        return
+    words = (command.args or "").split()
+    if not words:
+        support = await holders(db, [unit.id or 0], SUPPORT)
+        officers = await holders(db, await ancestors(db, unit.id or 0), OFFICER)  # officers above act here too
+        names = lambda people: ", ".join(escape(p.full_name) for p in people) or "—"  # noqa: E731
+        await message.reply(_("Support team of {unit}: {support}\nOfficers: {officers}").format(
+            unit=escape(unit.name), support=names(support), officers=names(officers)))  # fmt: skip
+        return
+    user_id = message.from_user.id if message.from_user else 0
+    if words[0] not in ("add", "remove") or not await may_manage(db, settings, member, user_id, unit):
+        await message.reply(
+            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
+        )
+        return
+    target = await pick_member(db, message, words[1:])
+    if target is None:
+        await message.reply(_("Reply to the person's message, or write their @username. They must have registered "
+                              "with the bot first (/start in a private chat)."))  # fmt: skip
+        return
+    role = OFFICER if len(words) > 1 and words[-1] == "officer" else SUPPORT
+    change = grant if words[0] == "add" else revoke
+    done = await change(
+        db, member_id=target.id or 0, unit_id=unit.id or 0, role=role, by_id=member.id if member else None
+    )
+    if not done:
+        text = _("Nothing changed.")
+    elif words[0] == "remove":
+        text = _("{name} no longer has this role.")
+    elif role == SUPPORT:
+        text = _("{name} is now in the support team.")
+    else:
+        text = _("{name} is now an officer of this unit.")
+    await message.reply(text.format(name=escape(target.full_name)))
+
+
+async def pick_member(db: Database, message: Message, words: list[str]) -> Member | None:
+    if message.reply_to_message and message.reply_to_message.from_user:
+        return await get_member(db, message.reply_to_message.from_user.id)
+    handle = next((w for w in words if w.startswith("@")), None)
+    return await member_by_username(db, handle[1:]) if handle else None
+
+
+async def waiting(message: Message, db: Database, tz: ZoneInfo) -> None:
+    items = await queue(db, message.chat.id)
+    if not items:
+        await message.reply(_("Nothing waits for review."))
+        return
+    now = datetime.now(tz)
+    lines = ["<b>" + _("Waiting for review") + "</b>"]
+    for item in items:
+        days = (now - item.submitted_at).days
+        who = escape(item.taken_by) if item.taken_by else "—"
+        lines.append(_("{number} · {title} — {days} day(s), taken by {who}").format(
+            number=escape(item.number), title=escape(item.title), days=days, who=who))  # fmt: skip
+    await message.reply("\n".join(lines))
+
+
+async def migrated(message: Message, db: Database) -> None:
+    if message.migrate_to_chat_id:
+        await migrate_chat(db, old_chat_id=message.chat.id, new_chat_id=message.migrate_to_chat_id)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.message.register(migrated, F.migrate_to_chat_id)
+    router.message.register(bind_group, Command("bind"))
+    router.message.register(unbind_group, Command("unbind"))
+    router.message.register(team, Command("team"))
+    router.message.register(waiting, Command("queue"))
+    return router
