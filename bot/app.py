@@ -18,6 +18,7 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from bot.commands import set_commands
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.middlewares import InFlight, MemberMiddleware
+from bot.pacing import GroupPacing
 from bot.settings import Settings
 from forms.engine import Form
 from forms.template import DEFAULT_FIELDS_OF_WORK, Choice, build_fields
@@ -29,7 +30,9 @@ from storage.fsm import SqlStorage
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None and settings.telegram_api_base:
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/")))
-    return Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot = Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(GroupPacing(per_minute=settings.group_messages_per_minute))
+    return bot
 
 
 def create_form(settings: Settings) -> Form:
@@ -60,6 +63,7 @@ def create_dispatcher(
         tz=ZoneInfo(settings.timezone),
         settings=settings,
         inflight=inflight,
+        i18n=i18n,
     )
     dp.startup.register(partial(set_commands, i18n=i18n))
     dp.shutdown.register(partial(inflight.drained, timeout=settings.shutdown_grace_s))

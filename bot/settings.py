@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     busy_timeout_ms: int = 5000
     shutdown_grace_s: float = 20.0
+    group_messages_per_minute: int = 20
     admin_ids: Annotated[list[int], NoDecode] = []
     fields_of_work: Annotated[list[str], NoDecode] = []
     locales_dir: Path = ROOT / "locales"

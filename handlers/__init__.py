@@ -7,7 +7,19 @@ from aiogram import Router
 
 
 def routers() -> list[Router]:
-    from handlers import drafting, drafts, errors, groups, help, history, navigation, profile, review, start
+    from handlers import (
+        drafting,
+        drafts,
+        errors,
+        groups,
+        help,
+        history,
+        navigation,
+        profile,
+        reminders,
+        review,
+        start,
+    )
 
-    modules = (errors, drafting, navigation, review, groups, history, help, start, profile, drafts)
+    modules = (errors, drafting, navigation, review, groups, reminders, history, help, start, profile, drafts)
     return [module.create_router() for module in modules]

@@ -75,3 +75,19 @@ async def mark_unreachable(db: Database, chat_id: int) -> None:
         Stmt("UPDATE review_group SET reachable = :no WHERE chat_id = :chat", {"no": False, "chat": chat_id}),
         event_stmt("group.unreachable", {"chat_id": chat_id}),
     )
+
+
+async def set_reminder(db: Database, *, chat_id: int, hour: int | None, days: int, by_id: int | None) -> None:
+    await db.write(
+        Stmt(
+            "UPDATE review_group SET reminder_hour = :hour, reminder_days = :days WHERE chat_id = :chat",
+            {"hour": hour, "days": days, "chat": chat_id},
+        ),
+        event_stmt("group.reminder", {"chat_id": chat_id, "hour": hour, "days": days}, member_id=by_id),
+    )
+
+
+async def due_for_reminder(db: Database, hour: int) -> list[ReviewGroup]:
+    query = select(ReviewGroup).where(ReviewGroup.reminder_hour == hour, ReviewGroup.reachable == True)  # noqa: E712
+    async with db.session() as session:
+        return list((await session.exec(query)).all())

@@ -118,6 +118,8 @@ class ReviewGroup(SQLModel, table=True):
     title: str = Field(default="", max_length=255)
     language: str = Field(default="vi", max_length=8)
     reachable: bool = True
+    reminder_hour: int | None = None  # daily reminder of waiting items at this hour (local time); None: off
+    reminder_days: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
     bound_by_id: int | None = Field(default=None, foreign_key="member.id")
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -49,9 +49,9 @@ _ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
 
 
 class ApiError(Exception):
-    def __init__(self, description: str, code: int = 400) -> None:
+    def __init__(self, description: str, code: int = 400, parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
-        self.description, self.code = description, code
+        self.description, self.code, self.parameters = description, code, parameters
 
 
 def parse_html(text: str) -> str:
@@ -135,6 +135,7 @@ class FakeTelegram:
     errors: list[tuple[str, str]] = field(default_factory=list)
     admins: dict[int, set[int]] = field(default_factory=dict)  # group id -> user ids who administer it
     kicked: set[int] = field(default_factory=set)  # groups that removed the bot
+    fail_next: dict[str, list[ApiError]] = field(default_factory=dict)  # method -> errors to answer first
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -172,12 +173,15 @@ class FakeTelegram:
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         try:
+            if self.fail_next.get(method):
+                raise self.fail_next[method].pop(0)
             result = await handler(params)
         except ApiError as err:
             self.errors.append((method, err.description))
-            return web.json_response(
-                {"ok": False, "error_code": err.code, "description": err.description}, status=err.code
-            )
+            body = {"ok": False, "error_code": err.code, "description": err.description}
+            if err.parameters:
+                body["parameters"] = err.parameters
+            return web.json_response(body, status=err.code)
         async with self._changed:
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})

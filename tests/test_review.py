@@ -260,3 +260,27 @@ async def test_full_text_goes_privately_with_attachments(app: App) -> None:
     assert member.alerts[-1] == "Đã gửi riêng cho anh/chị."
     private = crew.support[0].history[-3:]
     assert "Lắp cảm biến áp lực" in private[0].text and [m.kind for m in private[1:]] == ["photo", "document"]
+
+
+async def test_daily_reminder_lists_what_waited_too_long(app: App) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from handlers.reminders import send_reminders
+
+    crew = await team(app, supports=1)
+    officer, member = crew.in_group(crew.officer), crew.in_group(crew.support[0])
+    replies = await member.send("/remind 8 2")
+    assert "Chỉ cán bộ công đoàn" in replies[-1].text
+    replies = await officer.send("/remind 8 2")
+    assert "8:00" in replies[-1].text and "2 ngày" in replies[-1].text
+    await fill_to_preview(crew.worker)
+    await crew.worker.click("Gửi duyệt")
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    later = (datetime.now(tz) + timedelta(days=3)).replace(hour=8, minute=0)
+    assert await send_reminders(app.bot, app.db, app.dp["i18n"], tz, later.replace(hour=9)) == 0  # not its hour
+    assert await send_reminders(app.bot, app.db, app.dp["i18n"], tz, later - timedelta(days=2)) == 0  # not late yet
+    assert await send_reminders(app.bot, app.db, app.dp["i18n"], tz, later) == 1
+    assert "đã chờ hơn 2 ngày" in officer.last.text and "SK-" in officer.last.text
+    await officer.send("/remind off")
+    assert await send_reminders(app.bot, app.db, app.dp["i18n"], tz, later) == 0

@@ -26,6 +26,8 @@ def upgrade() -> None:
     sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('reachable', sa.Boolean(), nullable=False),
+    sa.Column('reminder_hour', sa.Integer(), nullable=True),
+    sa.Column('reminder_days', sa.Integer(), server_default='3', nullable=False),
     sa.Column('bound_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['bound_by_id'], ['member.id'], ),
