@@ -19,7 +19,8 @@ def routers() -> list[Router]:
         reminders,
         review,
         start,
+        team,
     )
 
-    modules = (errors, drafting, navigation, review, groups, reminders, history, help, start, profile, drafts)
+    modules = (errors, drafting, navigation, review, groups, team, reminders, history, help, start, profile, drafts)
     return [module.create_router() for module in modules]

@@ -78,3 +78,9 @@ class ReviewCb(CallbackData, prefix="v1r"):
 
     action: ReviewAction
     initiative: int
+
+
+class TeamCb(CallbackData, prefix="v1t"):
+    """Add a registered member of the group's unit to the support team (picked from a list)."""
+
+    member: int

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 SOLUTION_PREVIEW = 400
 
 
-def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo, changed: tuple[str, ...] = ()) -> str:
+def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
     item, answers = review.initiative, json.loads(review.initiative.answers)
     authors = ", ".join(f"{a.full_name} ({a.share}%)" for a in review.authors) or review.author.full_name
     solution = answers.get("solution", "")
@@ -48,8 +48,8 @@ def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo, changed: tu
         "",
         "<i>" + escape(short) + "</i>",
     ]
-    if changed:
-        names = ", ".join(_(form[key].label) for key in changed if key in {f.key for f in form.fields})
+    if item.review_round > 1:
+        names = ", ".join(_(f.label) for f in form.fields if f.key in review.changed)
         lines.insert(1, "🔁 " + escape(_("Resubmitted; changed: {fields}").format(fields=names or "—")))
     if review.taken_by and item.status == "in_review":
         lines.append("\n👤 " + escape(_("Taken by {name}").format(name=review.taken_by.full_name)))
@@ -82,8 +82,8 @@ def card_keyboard(initiative_id: int, is_open: bool) -> InlineKeyboardMarkup:
     )
 
 
-async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, initiative_id: int,
-                    changed: tuple[str, ...]) -> ReviewGroup | None:  # fmt: skip
+async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo,
+                    initiative_id: int) -> ReviewGroup | None:  # fmt: skip
     """Post the card to the nearest support group; None when there is none or it cannot be reached."""
     review = await load(db, initiative_id)
     assert review is not None
@@ -92,7 +92,7 @@ async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo
         await tell_officers(bot, db, i18n, review, group)
         return None
     with i18n.use_locale(group.language):
-        text = card_text(review, form, group.language, tz, changed)
+        text = card_text(review, form, group.language, tz)
         keyboard = card_keyboard(initiative_id, True)
     try:
         sent = await bot.send_message(group.chat_id, text, reply_markup=keyboard)

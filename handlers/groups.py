@@ -15,10 +15,9 @@ from aiogram.utils.i18n import gettext as _
 from bot.settings import Settings
 from storage.db import Database
 from storage.groups import bind, group_of_chat, migrate_chat, unbind
-from storage.members import get_member, member_by_username
 from storage.models import Member, Unit
 from storage.review import queue
-from storage.roles import OFFICER, SUPPORT, ancestors, grant, holders, revoke, roles_over
+from storage.roles import OFFICER, roles_over
 from storage.units import get_unit, unit_by_code
 
 
@@ -80,57 +79,6 @@ async def unbind_group(message: Message, bot: Bot, db: Database, member: Member 
         await message.reply(_("This group is no longer the support group of {unit}.").format(unit=escape(unit.name)))
 
 
-async def team(message: Message, command: CommandObject, db: Database, member: Member | None,
-               settings: Settings) -> None:  # fmt: skip
-    group = await group_of_chat(db, message.chat.id)
-    unit = await get_unit(db, group.unit_id) if group else None
-    if group is None or unit is None:
-        await message.reply(
-            _("This group is not bound to any unit. An officer can bind it with /bind and the unit code.")
-        )
-        return
-    words = (command.args or "").split()
-    if not words:
-        support = await holders(db, [unit.id or 0], SUPPORT)
-        officers = await holders(db, await ancestors(db, unit.id or 0), OFFICER)  # officers above act here too
-        names = lambda people: ", ".join(escape(p.full_name) for p in people) or "—"  # noqa: E731
-        await message.reply(_("Support team of {unit}: {support}\nOfficers: {officers}").format(
-            unit=escape(unit.name), support=names(support), officers=names(officers)))  # fmt: skip
-        return
-    user_id = message.from_user.id if message.from_user else 0
-    if words[0] not in ("add", "remove") or not await may_manage(db, settings, member, user_id, unit):
-        await message.reply(
-            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
-        )
-        return
-    target = await pick_member(db, message, words[1:])
-    if target is None:
-        await message.reply(_("Reply to the person's message, or write their @username. They must have registered "
-                              "with the bot first (/start in a private chat)."))  # fmt: skip
-        return
-    role = OFFICER if len(words) > 1 and words[-1] == "officer" else SUPPORT
-    change = grant if words[0] == "add" else revoke
-    done = await change(
-        db, member_id=target.id or 0, unit_id=unit.id or 0, role=role, by_id=member.id if member else None
-    )
-    if not done:
-        text = _("Nothing changed.")
-    elif words[0] == "remove":
-        text = _("{name} no longer has this role.")
-    elif role == SUPPORT:
-        text = _("{name} is now in the support team.")
-    else:
-        text = _("{name} is now an officer of this unit.")
-    await message.reply(text.format(name=escape(target.full_name)))
-
-
-async def pick_member(db: Database, message: Message, words: list[str]) -> Member | None:
-    if message.reply_to_message and message.reply_to_message.from_user:
-        return await get_member(db, message.reply_to_message.from_user.id)
-    handle = next((w for w in words if w.startswith("@")), None)
-    return await member_by_username(db, handle[1:]) if handle else None
-
-
 async def waiting(message: Message, db: Database, tz: ZoneInfo) -> None:
     items = await queue(db, message.chat.id)
     if not items:
@@ -157,6 +105,5 @@ def create_router() -> Router:
     router.message.register(migrated, F.migrate_to_chat_id)
     router.message.register(bind_group, Command("bind"))
     router.message.register(unbind_group, Command("unbind"))
-    router.message.register(team, Command("team"))
     router.message.register(waiting, Command("queue"))
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -13,6 +14,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, ForceReply, Message
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.dates import format_datetime
 
 from bot.settings import Settings
 from forms.engine import Form
@@ -22,7 +24,7 @@ from handlers.cards import card_keyboard, card_text, notify_author
 from storage.db import Database
 from storage.groups import group_of_chat
 from storage.models import Member
-from storage.review import OPEN, Decision, cards, decide, load, take
+from storage.review import OPEN, Decision, Review, cards, decide, load, take
 from storage.roles import may_review
 
 DECISIONS = {ReviewAction.CONFIRM: Decision.CONFIRM, ReviewAction.CHANGES: Decision.CHANGES,
@@ -70,7 +72,7 @@ async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext
         await send_full_text(query, bot, review.initiative.id or 0, db, form)
         return
     if review.initiative.status not in OPEN or member is None:
-        await query.answer(_("This initiative was already decided."), show_alert=True)
+        await query.answer(decided_text(review, tz), show_alert=True)
         await refresh(bot, db, i18n, form, tz, message.chat.id, message.message_id, iid)
         return
     if action is ReviewAction.TAKE:
@@ -78,7 +80,7 @@ async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext
         await query.answer(_("You are handling {number}.").format(number=review.initiative.number))
     elif action is ReviewAction.CONFIRM:
         if not await decide(db, iid, member.id or 0, Decision.CONFIRM, None):
-            await query.answer(_("This initiative was already decided."), show_alert=True)
+            await query.answer(decided_text(await load(db, iid), tz), show_alert=True)
         else:
             await query.answer(_("Confirmed."))
             await notify_author(bot, i18n, await load(db, iid))  # type: ignore[arg-type]
@@ -113,10 +115,22 @@ async def reason(message: Message, state: FSMContext, bot: Bot, db: Database, me
         return
     text = (message.text or "").strip()[:1000]
     if not await decide(db, review.initiative.id or 0, member.id or 0, Decision(data["decision"]), text):
-        await message.reply(_("This initiative was already decided."))
+        await message.reply(escape(decided_text(await load(db, review.initiative.id or 0), tz)))
     else:
         await notify_author(bot, i18n, await load(db, review.initiative.id or 0))  # type: ignore[arg-type]
     await refresh(bot, db, i18n, form, tz, message.chat.id, int(data["card"]), review.initiative.id or 0)
+
+
+def decided_text(review: Review | None, tz: ZoneInfo) -> str:
+    """For whoever pressed too late: who decided, what, and when."""
+    item = review.initiative if review else None
+    if review is None or item is None or review.decided_by is None or item.decided_at is None:
+        return _("This initiative was already decided.")
+    when = format_datetime(item.decided_at, "short", tzinfo=tz, locale=get_i18n().current_locale)
+    verdict = {"confirmed": _("confirmed"), "changes_requested": _("returned for changes"), "rejected": _("rejected")}
+    return _("Already decided: {verdict} by {name}, {when}.").format(
+        verdict=verdict.get(item.status, item.status), name=review.decided_by.full_name, when=when
+    )
 
 
 async def cancel_reason(message: Message, state: FSMContext) -> None:

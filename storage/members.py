@@ -32,6 +32,17 @@ async def member_by_username(db: Database, username: str) -> Member | None:
         return (await session.exec(query)).first()
 
 
+async def members_of_unit(db: Database, unit_id: int, limit: int = 30) -> list[Member]:
+    query = select(Member).where(Member.unit_id == unit_id).order_by(Member.full_name).limit(limit)
+    async with db.session() as session:
+        return list((await session.exec(query)).all())
+
+
+async def member_by_id(db: Database, member_id: int) -> Member | None:
+    async with db.session() as session:
+        return await session.get(Member, member_id)
+
+
 async def register(
     db: Database,
     *,

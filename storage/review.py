@@ -3,6 +3,7 @@ statement, so of several members pressing at once exactly one decides."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -63,6 +64,7 @@ class Review:
     authors: list[Author]
     taken_by: Member | None
     decided_by: Member | None
+    changed: tuple[str, ...] = ()  # fields changed by the latest resubmission
 
 
 async def load(db: Database, initiative_id: int) -> Review | None:
@@ -78,7 +80,10 @@ async def load(db: Database, initiative_id: int) -> Review | None:
         )
         taken = await session.get(Member, item.taken_by_id) if item.taken_by_id else None
         decided = await session.get(Member, item.decided_by_id) if item.decided_by_id else None
-        return Review(item, author, unit, list(authors.all()), taken, decided)
+        submitted = select(Event).where(Event.initiative_id == item.id, Event.kind == "initiative.submitted")
+        last = (await session.exec(submitted.order_by(col(Event.id).desc()))).first()
+        changed = tuple(json.loads(last.detail).get("changed", [])) if last else ()
+        return Review(item, author, unit, list(authors.all()), taken, decided, changed)
 
 
 async def record_card(db: Database, *, initiative_id: int, chat_id: int, message_id: int, round_: int) -> None:

@@ -161,7 +161,7 @@ async def test_who_may_press_and_forged_or_replayed_buttons(app: App) -> None:
     assert member.alerts[-1] == "Nút này đã cũ, không dùng được nữa."
     await member.press(card, confirm["callback_data"], expect=0)
     await member.press(card, confirm["callback_data"], expect=0)  # replayed after the decision
-    assert member.alerts[-1] == "Sáng kiến này đã được xử lý rồi."
+    assert member.alerts[-1].startswith("Đã xử lý: đã xác nhận bởi Phạm Tổ viên 1, ")
     async with app.db.session() as s:
         row = (await s.exec(select(Initiative))).one()
         decisions = (await s.exec(select(Event).where(Event.kind == "review.confirmed"))).all()
@@ -214,7 +214,7 @@ async def race(app: App) -> None:
         decisions = (await s.exec(select(Event).where(Event.kind == "review.confirmed"))).all()
     assert len(decisions) == 1
     assert sum("đã được xác nhận" in m.text for m in crew.worker.history) == 1
-    assert sum(a == "Sáng kiến này đã được xử lý rồi." for a in crew.support[0].alerts) == 7
+    assert sum(a.startswith("Đã xử lý: đã xác nhận bởi ") for a in crew.support[0].alerts) == 7
 
 
 async def test_a_group_that_becomes_a_supergroup_keeps_its_binding(app: App) -> None:
@@ -284,3 +284,37 @@ async def test_daily_reminder_lists_what_waited_too_long(app: App) -> None:
     assert "đã chờ hơn 2 ngày" in officer.last.text and "SK-" in officer.last.text
     await officer.send("/remind off")
     assert await send_reminders(app.bot, app.db, app.dp["i18n"], tz, later) == 0
+
+
+async def test_team_member_picked_from_the_units_registered_members(app: App) -> None:
+    crew = await team(app, supports=0)
+    officer = crew.in_group(crew.officer)
+    replies = await officer.send("/team add")
+    assert "Ai vào Tổ hỗ trợ sáng kiến" in replies[-1].text and "Nguyễn Văn An" in replies[-1].button_texts()
+    outsider = crew.in_group(crew.worker)
+    await outsider.click("Nguyễn Văn An", message=replies[-1], expect=0)
+    assert crew.worker.alerts[-1].startswith("Chỉ cán bộ công đoàn")
+    replies = await officer.click("Nguyễn Văn An", message=replies[-1])
+    assert "Nguyễn Văn An đã vào Tổ hỗ trợ sáng kiến" in replies[-1].text
+
+
+async def test_take_return_and_confirm_in_an_english_group(app: App) -> None:
+    crew = await team(app, language="en", supports=2)
+    first, second = crew.in_group(crew.support[0]), crew.in_group(crew.support[1])
+    await fill_to_preview_en(crew.worker)
+    card = card_of(first)
+    assert card.button_texts() == ["🙋 Take", "✅ Confirm", "↩️ Request changes", "⛔ Reject", "📄 Full text"]
+    await first.click("Take", message=card, expect=0)
+    assert "Taken by Phạm Tổ viên 1" in app.fake.messages[GROUP["id"]][card.message_id].text
+    await first.click("Request changes", message=card)
+    assert "reason for returning" in first.last.text
+    await first.send("Please add the monthly saving.", reply_to=first.last, expect=0)
+    assert "Returned for changes by Phạm Tổ viên 1" in app.fake.messages[GROUP["id"]][card.message_id].text
+    assert "was returned for changes" in crew.worker.last.text
+    await crew.worker.click("Edit and resubmit", message=crew.worker.last)
+    await crew.worker.click("Submit for review")
+    new_card = card_of(second)
+    assert "Resubmitted; changed: —" in new_card.text  # nothing was changed, and the card says so
+    await second.click("Confirm", message=new_card, expect=0)
+    assert "Confirmed by Phạm Tổ viên 2" in app.fake.messages[GROUP["id"]][new_card.message_id].text
+    assert "is confirmed" in crew.worker.last.text
