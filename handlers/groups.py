@@ -28,6 +28,17 @@ async def may_manage(db: Database, settings: Settings, member: Member | None, us
     )
 
 
+async def manager_or_refuse(message: Message, db: Database, settings: Settings, member: Member | None,
+                            unit: Unit) -> bool:  # fmt: skip
+    """True when the sender may manage the unit's group; otherwise they are told why not."""
+    if await may_manage(db, settings, member, message.from_user.id if message.from_user else 0, unit):
+        return True
+    await message.reply(
+        _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
+    )
+    return False
+
+
 async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
     status = (await bot.get_chat_member(chat_id, user_id)).status
     return str(getattr(status, "value", status)) in ("creator", "administrator")
@@ -41,10 +52,7 @@ async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Dat
     if unit is None:
         await message.reply(_("Send /bind followed by the unit code, e.g. /bind LS-NUOC."))
         return
-    if not await may_manage(db, settings, member, user_id, unit):
-        await message.reply(
-            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
-        )
+    if not await manager_or_refuse(message, db, settings, member, unit):
         return
     if not await is_group_admin(bot, message.chat.id, user_id):
         await message.reply(_("Only an administrator of this group can bind it."))

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
-from handlers.groups import may_manage
+from handlers.groups import manager_or_refuse
 from storage.db import Database
 from storage.groups import due_for_reminder, group_of_chat, mark_unreachable, set_reminder
 from storage.models import Member
@@ -30,10 +30,7 @@ async def remind(message: Message, command: CommandObject, db: Database, member:
     if group is None or unit is None:
         await message.reply(_("This group is not bound to any unit."))
         return
-    if not await may_manage(db, settings, member, user_id, unit):
-        await message.reply(
-            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
-        )
+    if not await manager_or_refuse(message, db, settings, member, unit):
         return
     words = (command.args or "").split()
     by_id = member.id if member else None

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
 from handlers.callbacks import TeamCb
-from handlers.groups import may_manage
+from handlers.groups import manager_or_refuse, may_manage
 from handlers.keyboards import button, grid, markup
 from storage.db import Database
 from storage.groups import group_of_chat
@@ -43,11 +43,10 @@ async def team(message: Message, command: CommandObject, db: Database, member: M
         await message.reply(_("Support team of {unit}: {support}\nOfficers: {officers}").format(
             unit=escape(unit.name), support=names(support), officers=names(officers)))  # fmt: skip
         return
-    user_id = message.from_user.id if message.from_user else 0
-    if words[0] not in ("add", "remove") or not await may_manage(db, settings, member, user_id, unit):
-        await message.reply(
-            _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
-        )
+    if words[0] not in ("add", "remove"):
+        await message.reply(_("Send /team to see the team, or /team add and /team remove to change it."))
+        return
+    if not await manager_or_refuse(message, db, settings, member, unit):
         return
     target = await pick_member(db, message, words[1:])
     if target is None and words[0] == "add" and len(words) == 1:
