@@ -26,7 +26,6 @@ async def remind(message: Message, command: CommandObject, db: Database, member:
                  settings: Settings) -> None:  # fmt: skip
     group = await group_of_chat(db, message.chat.id)
     unit = await get_unit(db, group.unit_id) if group else None
-    user_id = message.from_user.id if message.from_user else 0
     if group is None or unit is None:
         await message.reply(_("This group is not bound to any unit."))
         return
