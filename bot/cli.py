@@ -24,8 +24,15 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the database migrations")
     units = sub.add_parser("units", help="the union units").add_subparsers(dest="action", required=True)
-    imp = units.add_parser("import", help="load units from a CSV file (code,name,parent_code)")
+    imp = units.add_parser(
+        "import", help="load or update units from CSV or XLSX (code,name,parent_code[,kind,bloc,quota…])"
+    )
     imp.add_argument("file", type=Path)
+    exp = units.add_parser("export", help="write the units and their quotas to CSV or XLSX, in the import format")
+    exp.add_argument("file", type=Path)
+    phases = sub.add_parser("phases", help="programme phases").add_subparsers(dest="action", required=True)
+    pimp = phases.add_parser("import", help="load or update phases from CSV or XLSX (code,name,start,end)")
+    pimp.add_argument("file", type=Path)
     return parser
 
 
@@ -37,17 +44,23 @@ async def _db_upgrade(settings: Settings) -> str:
     return f"database {db.safe_url} is up to date"
 
 
-async def _units_import(settings: Settings, file: Path) -> str:
+async def _files(settings: Settings, command: str, action: str, file: Path) -> str:
     from bot.runner import open_database
-    from storage.units import import_units, read_units_csv
+    from storage.unit_files import read_phases, read_units
+    from storage.units import export_units, import_phases, import_units
 
-    rows = read_units_csv(file)
+    rows = read_units(file) if (command, action) == ("units", "import") else None
+    phase_rows = read_phases(file) if command == "phases" else None
     db = await open_database(settings)
     try:
-        added, updated = await import_units(db, rows)
+        if rows is not None:
+            added, updated = await import_units(db, rows)
+            return f"{added} unit(s) added, {updated} updated"
+        if phase_rows is not None:
+            return f"{await import_phases(db, phase_rows)} phase(s) loaded"
+        return f"{await export_units(db, file)} unit(s) written to {file}"
     finally:
         await db.close()
-    return f"{added} unit(s) added, {updated} updated"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.runner import run_polling
-    from storage.units import UnitImportError
+    from storage.unit_files import UnitImportError
 
     try:
         if args.command == "run":
@@ -69,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "db":
             print(asyncio.run(_db_upgrade(settings)))
         else:
-            print(asyncio.run(_units_import(settings, args.file)))
+            print(asyncio.run(_files(settings, args.command, args.action, args.file)))
     except (ValueError, DatabaseUnavailable) as exc:
         print(f"sangkien: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -13,6 +13,7 @@ COMMANDS = (
     ("drafts", N_("Your drafts")),
     ("my", N_("Your initiatives and their status")),
     ("profile", N_("Your profile")),
+    ("progress", N_("Progress against the quota (officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

@@ -16,11 +16,26 @@ def routers() -> list[Router]:
         history,
         navigation,
         profile,
+        progress,
         reminders,
         review,
         start,
         team,
     )
 
-    modules = (errors, drafting, navigation, review, groups, team, reminders, history, help, start, profile, drafts)
+    modules = (
+        errors,
+        drafting,
+        navigation,
+        review,
+        groups,
+        team,
+        reminders,
+        history,
+        progress,
+        help,
+        start,
+        profile,
+        drafts,
+    )
     return [module.create_router() for module in modules]

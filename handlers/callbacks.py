@@ -84,3 +84,10 @@ class TeamCb(CallbackData, prefix="v1t"):
     """Add a registered member of the group's unit to the support team (picked from a list)."""
 
     member: int
+
+
+class ProgressCb(CallbackData, prefix="v1g"):
+    """A page of a unit's children in /progress."""
+
+    unit: int
+    page: int

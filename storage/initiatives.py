@@ -16,6 +16,7 @@ from storage.cache import MISSING
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Initiative, Member, utcnow
+from storage.progress import retally, untally
 from storage.writer import Stmt
 
 DRAFT, SUBMITTED, DELETED, RETURNED = "draft", "submitted", "deleted", "changes_requested"
@@ -138,7 +139,7 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Submitted | None:
+async def submit(db: Database, draft: Draft, member: Member, form: Form, today: date | None = None) -> Submitted | None:
     """Move a complete draft to ``submitted`` (compare-and-set); None when it was not a draft any more."""
     answers = draft.state.answers
     if form.missing(answers):
@@ -152,9 +153,11 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Subm
     iid = {"iid": draft.id}
     authors = answers.get("authors") or [{"name": member.full_name, "share": 100}]
     stmts = [
+        untally(draft.id),
         Stmt(
             "UPDATE initiative SET status = 'submitted', number = :number, submitted_at = :now, updated_at = :now, "
             "review_round = :round, submitted_answers = :snapshot, taken_by_id = NULL, taken_at = NULL, "
+            "phase_id = coalesce(phase_id, (SELECT id FROM phase WHERE :today BETWEEN starts_on AND ends_on)), "
             "unit_id = :unit, title = :title, solution_type = :solution_type, field_of_work = :field_of_work, "
             "applied_on = :applied_on, benefit_per_year = :benefit_per_year, "
             "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no "
@@ -166,12 +169,14 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form) -> Subm
                 "now": now,
                 "round": round_,
                 "snapshot": json.dumps(answers, ensure_ascii=False),
+                "today": today or now.date(),
                 "unit": member.unit_id,
                 "no": False,
                 "author": member.id,
             },
             guard=True,
         ),
+        retally(draft.id),
         Stmt("DELETE FROM author WHERE initiative_id = :iid", iid),
         Stmt("DELETE FROM attachment WHERE initiative_id = :iid", iid),
     ]

@@ -19,8 +19,41 @@ class Unit(SQLModel, table=True):
     name: str = Field(max_length=300)
     name_folded: str = Field(index=True, max_length=300)
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    kind: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    bloc: str | None = Field(default=None, max_length=128)  # emulation bloc (khối thi đua)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Phase(SQLModel, table=True):
+    """A phase of the programme, e.g. 8/1/2022–31/5/2022."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str = Field(max_length=200)
+    starts_on: date
+    ends_on: date
+
+
+class Quota(SQLModel, table=True):
+    """A unit's quota (chỉ tiêu) for one phase, or for the whole programme when ``phase_id`` is None."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    phase_id: int | None = Field(default=None, foreign_key="phase.id")
+    amount: int
+
+
+class Tally(SQLModel, table=True):
+    """Maintained counts of a unit's whole subtree by phase (0: outside every phase) and status, updated in the
+    same transaction as every status change, so progress is read, not recounted."""
+
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    phase_id: int = Field(primary_key=True)
+    status: str = Field(primary_key=True, max_length=24)
+    count: int = 0
+    benefit: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
+    social: int = 0
 
 
 class Member(SQLModel, table=True):
@@ -56,6 +89,7 @@ class Initiative(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     submitted_at: datetime | None = None
+    phase_id: int | None = None  # the phase of the first submission, which the initiative counts toward
     review_round: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     submitted_answers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     taken_by_id: int | None = Field(default=None, foreign_key="member.id")

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Author, Event, Initiative, Member, ReviewCard, Unit, utcnow
+from storage.progress import counted_change
 from storage.writer import Stmt
 
 OPEN = ("submitted", "in_review")
@@ -26,14 +27,17 @@ class Decision(StrEnum):
 
 
 async def take(db: Database, initiative_id: int, member_id: int) -> bool:
-    result = await db.write(
-        Stmt(
-            "UPDATE initiative SET status = 'in_review', taken_by_id = :m, taken_at = :now, updated_at = :now "
-            "WHERE id = :id AND status IN ('submitted', 'in_review')",
-            {"m": member_id, "now": utcnow(), "id": initiative_id},
-            guard=True,
-        ),
-        event_stmt("review.taken", {}, member_id=member_id, initiative_id=initiative_id),
+    change = Stmt(
+        "UPDATE initiative SET status = 'in_review', taken_by_id = :m, taken_at = :now, updated_at = :now "
+        "WHERE id = :id AND status IN ('submitted', 'in_review')",
+        {"m": member_id, "now": utcnow(), "id": initiative_id},
+        guard=True,
+    )
+    result = await db.write_all(
+        [
+            *counted_change(initiative_id, change),
+            event_stmt("review.taken", {}, member_id=member_id, initiative_id=initiative_id),
+        ]
     )
     return result.applied
 
@@ -41,15 +45,14 @@ async def take(db: Database, initiative_id: int, member_id: int) -> bool:
 async def decide(db: Database, initiative_id: int, member_id: int, decision: Decision, reason: str | None) -> bool:
     """Record the decision unless someone else already decided (then False)."""
     now = utcnow()
-    result = await db.write(
-        Stmt(
-            "UPDATE initiative SET status = :status, decided_by_id = :m, decided_at = :now, decision_reason = :reason, "
-            "updated_at = :now WHERE id = :id AND status IN ('submitted', 'in_review')",
-            {"status": decision.value, "m": member_id, "now": now, "reason": reason, "id": initiative_id},
-            guard=True,
-        ),
-        event_stmt(f"review.{decision.value}", {"reason": reason}, member_id=member_id, initiative_id=initiative_id),
+    change = Stmt(
+        "UPDATE initiative SET status = :status, decided_by_id = :m, decided_at = :now, decision_reason = :reason, "
+        "updated_at = :now WHERE id = :id AND status IN ('submitted', 'in_review')",
+        {"status": decision.value, "m": member_id, "now": now, "reason": reason, "id": initiative_id},
+        guard=True,
     )
+    event = event_stmt(f"review.{decision.value}", {"reason": reason}, member_id=member_id, initiative_id=initiative_id)
+    result = await db.write_all([*counted_change(initiative_id, change), event])
     db.cache.drop(("draft", initiative_id))
     return result.applied
 

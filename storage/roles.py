@@ -77,3 +77,15 @@ async def holders(db: Database, unit_ids: list[int], role: str) -> list[Member]:
 async def may_review(db: Database, member_id: int | None, unit_id: int | None) -> bool:
     """Support-team members and officers of the unit or of a unit above it."""
     return unit_id is not None and bool(await roles_over(db, member_id, unit_id) & {SUPPORT, OFFICER})
+
+
+async def officer_units(db: Database, member_id: int | None) -> list[int]:
+    """The units a member is an officer of, highest first."""
+    sql = text(
+        "WITH RECURSIVE depth(id, d) AS (SELECT id, 0 FROM unit WHERE parent_id IS NULL UNION ALL "
+        "SELECT u.id, depth.d + 1 FROM unit u JOIN depth ON u.parent_id = depth.id) "
+        "SELECT r.unit_id FROM role r JOIN depth ON depth.id = r.unit_id WHERE r.member_id = :m AND r.role = 'officer' "
+        "ORDER BY depth.d, r.unit_id"
+    )
+    async with db.read_engine.connect() as conn:
+        return [row[0] for row in await conn.execute(sql, {"m": member_id})]

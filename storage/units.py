@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import bindparam, text
 from sqlmodel import and_, col, func, or_, select
 from sqlmodel.sql.sqltypes import UTCDateTime
 
-from forms.text import fold, normalize
+from forms.text import fold
 from storage.db import Database
-from storage.models import Unit, utcnow
-
-CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+from storage.models import Phase, Quota, Unit, utcnow
+from storage.progress import recount
+from storage.unit_files import PhaseRow, UnitImportError, UnitRow, write_units
 
 
 async def search_units(db: Database, query: str, limit: int = 8) -> list[Unit]:
@@ -51,48 +48,16 @@ async def get_unit(db: Database, unit_id: int | None) -> Unit | None:
         return await session.get(Unit, unit_id)
 
 
-@dataclass(frozen=True)
-class UnitRow:
-    line: int
-    code: str
-    name: str
-    parent_code: str | None
-
-
-class UnitImportError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-def read_units_csv(path: Path) -> list[UnitRow]:
-    """Rows of ``code,name,parent_code``; every bad row is reported with its line number."""
-    problems: list[str] = []
-    rows: list[UnitRow] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"code", "name", "parent_code"} - set(reader.fieldnames or [])
-        if missing:
-            raise UnitImportError([f"missing column(s): {', '.join(sorted(missing))}"])
-        for line, raw in enumerate(reader, start=2):
-            code, name = normalize(raw["code"] or ""), normalize(raw["name"] or "")
-            parent = normalize(raw["parent_code"] or "") or None
-            if not CODE.match(code):
-                problems.append(f"row {line}: bad code {code!r}")
-            elif not name or len(name) > 300:
-                problems.append(f"row {line}: the name is empty or longer than 300 characters")
-            else:
-                rows.append(UnitRow(line, code, name, parent))
-    if problems:
-        raise UnitImportError(problems)
-    return rows
-
-
 _UPSERT = text(
-    "INSERT INTO unit (code, name, name_folded, created_at, updated_at) "
-    "VALUES (:code, :name, :folded, :now, :now) ON CONFLICT (code) DO UPDATE "
-    "SET name = excluded.name, name_folded = excluded.name_folded, updated_at = excluded.updated_at"
+    "INSERT INTO unit (code, name, name_folded, kind, bloc, created_at, updated_at) "
+    "VALUES (:code, :name, :folded, :kind, :bloc, :now, :now) ON CONFLICT (code) DO UPDATE "
+    "SET name = excluded.name, name_folded = excluded.name_folded, kind = excluded.kind, bloc = excluded.bloc, "
+    "updated_at = excluded.updated_at"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
+_QUOTA = text(
+    "INSERT INTO quota (unit_id, phase_id, amount) "
+    "SELECT u.id, (SELECT p.id FROM phase p WHERE p.code = :phase), :amount FROM unit u WHERE u.code = :code"
+)
 
 
 async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:
@@ -109,7 +74,12 @@ async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:
             problems.append(f"row {row.line}: code {row.code} already given on row {seen[row.code]}")
         seen[row.code] = row.line
         parents[row.code] = row.parent_code
+    async with db.session() as session:
+        phase_codes = {p.code for p in (await session.exec(select(Phase))).all()}
     for row in rows:
+        unknown = [code for code in row.quotas if code is not None and code not in phase_codes]
+        if unknown:
+            problems.append(f"row {row.line}: unknown phase(s) {', '.join(unknown)} in the quota columns")
         if row.parent_code and row.parent_code not in parents:
             problems.append(f"row {row.line}: unknown parent_code {row.parent_code}")
         elif _has_cycle(row.code, parents):
@@ -121,15 +91,60 @@ async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:
         for row in rows:
             await conn.execute(
                 _UPSERT,
-                {"code": row.code, "name": row.name, "folded": fold(row.name), "now": now},
+                {
+                    "code": row.code,
+                    "name": row.name,
+                    "folded": fold(row.name),
+                    "kind": row.kind,
+                    "bloc": row.bloc,
+                    "now": now,
+                },
             )
         for row in rows:
             await conn.execute(
                 text("UPDATE unit SET parent_id = (SELECT p.id FROM unit p WHERE p.code = :parent) WHERE code = :code"),
                 {"parent": row.parent_code, "code": row.code},
             )
+            await conn.execute(
+                text("DELETE FROM quota WHERE unit_id = (SELECT id FROM unit WHERE code = :code)"), {"code": row.code}
+            )
+            for phase, amount in row.quotas.items():
+                await conn.execute(_QUOTA, {"phase": phase, "amount": amount, "code": row.code})
+    await recount(db)  # the tree may have changed shape
     added = sum(1 for row in rows if row.code not in existing)
     return added, len(rows) - added
+
+
+async def import_phases(db: Database, rows: list[PhaseRow]) -> int:
+    async with db.engine.begin() as conn:
+        for row in rows:
+            await conn.execute(
+                text(
+                    "INSERT INTO phase (code, name, starts_on, ends_on) VALUES (:code, :name, :start, :end) "
+                    "ON CONFLICT (code) DO UPDATE SET name = excluded.name, starts_on = excluded.starts_on, "
+                    "ends_on = excluded.ends_on"
+                ),
+                {"code": row.code, "name": row.name, "start": row.starts_on, "end": row.ends_on},
+            )
+    return len(rows)
+
+
+async def export_units(db: Database, path: Path) -> int:
+    """Write the whole tree with its quotas in the import format; returns how many units."""
+    async with db.session() as session:
+        units = (await session.exec(select(Unit).order_by(col(Unit.id)))).all()
+        phases = (await session.exec(select(Phase).order_by(col(Phase.starts_on)))).all()
+        quotas = (await session.exec(select(Quota))).all()
+    code_of = {u.id: u.code for u in units}
+    phase_code = {p.id: p.code for p in phases}
+    rows: dict[int | None, dict[str, object]] = {
+        u.id: {"code": u.code, "name": u.name, "parent_code": code_of.get(u.parent_id), "kind": u.kind, "bloc": u.bloc}
+        for u in units
+    }
+    for q in quotas:
+        rows[q.unit_id]["quota" if q.phase_id is None else f"quota_{phase_code[q.phase_id]}"] = q.amount
+    write_units(path, list(rows.values()), [p.code for p in phases])
+    return len(units)
 
 
 def _has_cycle(code: str, parents: dict[str, str | None]) -> bool:

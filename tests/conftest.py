@@ -14,7 +14,8 @@ from bot.app import create_bot, create_dispatcher
 from bot.settings import Settings
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.units import import_units, read_units_csv
+from storage.unit_files import read_units
+from storage.units import import_units
 from tests.fake_telegram import FakeTelegram
 from tests.tgclient import TgUser
 
@@ -85,7 +86,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
         db = Database(f"sqlite+aiosqlite:///{path}")
         await db.start()
         await upgrade(db.engine)
-        await import_units(db, read_units_csv(UNITS_CSV))
+        await import_units(db, read_units(UNITS_CSV))
         await db.close()
 
     asyncio.run(build())
@@ -138,7 +139,7 @@ async def build_app(fake: FakeTelegram, settings: Settings, *, units: bool = Fal
     await db.start()
     await upgrade(db.engine)
     if units:
-        await import_units(db, read_units_csv(UNITS_CSV))
+        await import_units(db, read_units(UNITS_CSV))
     bot = create_bot(settings)
     dp = create_dispatcher(settings, db)
     await dp.emit_startup(bot=bot)

@@ -14,7 +14,8 @@ from sqlmodel import select
 from storage.db import Database
 from storage.fsm import SqlStorage
 from storage.models import Unit
-from storage.units import UnitImportError, import_units, read_units_csv, search_units
+from storage.unit_files import UnitImportError, read_units
+from storage.units import import_units, search_units
 from storage.writer import Stmt
 
 
@@ -78,7 +79,7 @@ async def test_unit_search_ignores_case_diacritics_and_d(db: Database) -> None:
 async def test_unit_import_updates_in_place(db: Database, tmp_path: Path) -> None:
     csv = tmp_path / "u.csv"
     csv.write_text("code,name,parent_code\nLS-NUOC,CĐCS Cấp nước Lạng Sơn (đổi tên),LS\nLS-X,Đơn vị mới,LS-NUOC\n")
-    assert await import_units(db, read_units_csv(csv)) == (1, 1)
+    assert await import_units(db, read_units(csv)) == (1, 1)
     async with db.session() as s:
         units = {u.code: u for u in (await s.exec(select(Unit))).all()}
     assert units["LS-NUOC"].name == "CĐCS Cấp nước Lạng Sơn (đổi tên)"
@@ -100,7 +101,7 @@ async def test_bad_unit_files_are_refused_whole(db: Database, tmp_path: Path, ro
     csv = tmp_path / "u.csv"
     csv.write_text(rows)
     with pytest.raises(UnitImportError) as err:
-        await import_units(db, read_units_csv(csv))
+        await import_units(db, read_units(csv))
     assert any(p.startswith(problem) for p in err.value.problems), err.value.problems
     async with db.session() as s:
         assert (await s.exec(select(Unit).where(Unit.code == "A"))).first() is None

@@ -1,0 +1,132 @@
+"""/progress [unit code]: confirmed initiatives against the quota for the officer's subtree, paged by children."""
+
+from __future__ import annotations
+
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from bot.settings import Settings
+from handlers.callbacks import ProgressCb
+from handlers.formview import today
+from handlers.keyboards import button, markup
+from storage.db import Database
+from storage.models import Member
+from storage.progress import Line, Report, progress_for
+from storage.roles import OFFICER, officer_units, roles_over
+from storage.units import unit_by_code
+
+PAGE = 10
+
+
+def percent(line: Line, locale: str) -> str:
+    return format_percent((line.percent or 0) / 100, locale=locale) if line.quota else "—"
+
+
+def score(line: Line, locale: str) -> dict[str, str]:
+    quota = format_decimal(line.quota, locale=locale) if line.quota else "—"
+    return {"confirmed": format_decimal(line.counts.confirmed, locale=locale), "quota": quota,
+            "percent": percent(line, locale)}  # fmt: skip
+
+
+def render(report: Report, page: int, locale: str) -> str:
+    unit, n = report.unit, lambda v: format_decimal(v, locale=locale)
+    counts = unit.counts.by_status
+    lines = [
+        "<b>" + escape(_("Progress of {unit}").format(unit=unit.name)) + "</b>",
+        escape(_("Confirmed: {confirmed} / quota {quota} ({percent})").format(**score(unit, locale))),
+        escape(_("Waiting: {waiting} · returned: {returned} · rejected: {rejected}").format(
+            waiting=n(counts.get("submitted", 0) + counts.get("in_review", 0)),
+            returned=n(counts.get("changes_requested", 0)), rejected=n(counts.get("rejected", 0)))),
+        escape(_("Money benefit: {money} a year · with a social benefit: {social}").format(
+            money=format_currency(unit.counts.benefit, "VND", locale=locale), social=n(unit.counts.social))),
+    ]  # fmt: skip
+    if report.phase and report.in_phase:
+        phase = _("{phase}: {confirmed} / {quota} ({percent})").format(
+            phase=report.phase[1], **score(report.in_phase, locale)
+        )
+        lines.append(escape(phase))
+    if report.weekly_pace is not None:
+        lines.append(escape(_("Needed to reach the quota in time: {pace} a week.").format(pace=n(report.weekly_pace))))
+    if report.rank is not None:
+        scope = _("in its emulation bloc") if report.by_bloc else _("among its sibling units")
+        lines.append(
+            escape(_("Rank {rank} of {total} {scope}.").format(rank=report.rank, total=report.out_of, scope=scope))
+        )
+    if report.children:
+        lines.append("\n<b>" + escape(_("Units below, by % of quota")) + "</b>")
+        for child in report.children[page * PAGE : (page + 1) * PAGE]:
+            flag = "⚪" if child.counts.confirmed == 0 else ("🔴" if (child.percent or 0) < 50 else "🟢")
+            lines.append(
+                f"{flag} {escape(child.name)}: " + "{confirmed}/{quota} ({percent})".format(**score(child, locale))
+            )
+        under = sum(1 for c in report.children if c.quota and (c.percent or 0) < 50)
+        none = sum(1 for c in report.children if c.counts.confirmed == 0)
+        lines.append(escape(_("{under} unit(s) under 50%, {none} with no confirmed initiative.").format(
+            under=under, none=none)))  # fmt: skip
+    return "\n".join(lines)
+
+
+def pages(report: Report, page: int) -> InlineKeyboardMarkup | None:
+    last = (len(report.children) - 1) // PAGE
+    if last <= 0:
+        return None
+    row = []
+    if page > 0:
+        row.append(button("◀️", ProgressCb(unit=report.unit.unit_id, page=page - 1)))
+    row.append(button(f"{page + 1}/{last + 1}", ProgressCb(unit=report.unit.unit_id, page=page)))
+    if page < last:
+        row.append(button("▶️", ProgressCb(unit=report.unit.unit_id, page=page + 1)))
+    return markup([row])
+
+
+async def may_see(db: Database, settings: Settings, member: Member | None, user_id: int, unit_id: int) -> bool:
+    return user_id in settings.admin_ids or (member is not None and OFFICER in await roles_over(db, member.id, unit_id))
+
+
+async def progress(message: Message, command: CommandObject, db: Database, member: Member | None,
+                   settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
+    user_id = message.from_user.id if message.from_user else 0
+    if command.args:
+        unit = await unit_by_code(db, command.args)
+        unit_id = unit.id if unit else None
+    else:
+        own = await officer_units(db, member.id) if member else []
+        unit_id = own[0] if own else None
+    if unit_id is None:
+        await message.answer(_("Send /progress followed by a unit code, e.g. /progress LS."))
+        return
+    if not await may_see(db, settings, member, user_id, unit_id):
+        await message.answer(
+            _("You can only see the figures of the units you are an officer of, and those below them.")
+        )
+        return
+    report = await progress_for(db, unit_id, today(tz))
+    assert report is not None
+    await message.answer(render(report, 0, get_i18n().current_locale), reply_markup=pages(report, 0))
+
+
+async def turn(query: CallbackQuery, callback_data: ProgressCb, db: Database, member: Member | None,
+               settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
+    if not isinstance(query.message, Message) or not await may_see(db, settings, member, query.from_user.id,
+                                                                    callback_data.unit):  # fmt: skip
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    report = await progress_for(db, callback_data.unit, today(tz))
+    await query.answer()
+    if report is not None:
+        page = min(callback_data.page, max(0, (len(report.children) - 1) // PAGE))
+        await query.message.edit_text(render(report, page, get_i18n().current_locale), reply_markup=pages(report, page))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(progress, Command("progress"))
+    router.callback_query.register(turn, ProgressCb.filter())
+    return router

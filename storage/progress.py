@@ -1,0 +1,184 @@
+"""Progress against quotas, from tallies that every status change keeps up to date for the unit's whole path to
+the root, in the same transaction as the change itself. Reading progress is a few rows, never a recount."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import bindparam, text
+
+from storage.db import Database
+from storage.writer import Stmt
+
+COUNTED = ("submitted", "in_review", "changes_requested", "confirmed", "rejected")
+_IN_COUNTED = "('submitted', 'in_review', 'changes_requested', 'confirmed', 'rejected')"
+_PATH = (
+    "WITH RECURSIVE up(id, parent_id, depth) AS ("
+    " SELECT id, parent_id, 0 FROM unit WHERE id = (SELECT unit_id FROM initiative WHERE id = :iid)"
+    " UNION ALL SELECT u.id, u.parent_id, up.depth + 1 FROM unit u JOIN up ON u.id = up.parent_id WHERE up.depth < 64) "
+)
+
+
+def untally(initiative_id: int) -> Stmt:
+    """Take the initiative out of the tallies it is counted in now (before its row changes)."""
+    return Stmt(
+        _PATH + "UPDATE tally SET count = count - 1, "
+        "benefit = benefit - (SELECT coalesce(benefit_per_year, 0) FROM initiative WHERE id = :iid), "
+        "social = social - (SELECT CASE WHEN has_social_benefit THEN 1 ELSE 0 END FROM initiative WHERE id = :iid) "
+        "WHERE status = (SELECT status FROM initiative WHERE id = :iid) "
+        "AND phase_id = (SELECT coalesce(phase_id, 0) FROM initiative WHERE id = :iid) "
+        "AND unit_id IN (SELECT id FROM up)",
+        {"iid": initiative_id},
+    )
+
+
+def retally(initiative_id: int) -> Stmt:
+    """Count the initiative again as its row now stands (after the change)."""
+    return Stmt(
+        _PATH + "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
+        "SELECT up.id, coalesce(i.phase_id, 0), i.status, 1, coalesce(i.benefit_per_year, 0), "
+        "CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END FROM up JOIN initiative i ON i.id = :iid "
+        f"WHERE i.status IN {_IN_COUNTED} "
+        "ON CONFLICT (unit_id, phase_id, status) DO UPDATE SET count = tally.count + excluded.count, "
+        "benefit = tally.benefit + excluded.benefit, social = tally.social + excluded.social",
+        {"iid": initiative_id},
+    )
+
+
+def counted_change(initiative_id: int, change: Stmt) -> list[Stmt]:
+    """A guarded status change wrapped so the tallies follow it (or nothing happens at all)."""
+    return [untally(initiative_id), change, retally(initiative_id)]
+
+
+async def recount(db: Database) -> None:
+    """Rebuild every tally from the initiatives (after the unit tree changed shape)."""
+    await db.write(
+        Stmt("DELETE FROM tally"),
+        Stmt(
+            "WITH RECURSIVE closure(ancestor, unit) AS (SELECT id, id FROM unit UNION ALL "
+            "SELECT u.parent_id, c.unit FROM closure c JOIN unit u ON u.id = c.ancestor "
+            "WHERE u.parent_id IS NOT NULL) "
+            "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
+            "SELECT c.ancestor, coalesce(i.phase_id, 0), i.status, count(*), sum(coalesce(i.benefit_per_year, 0)), "
+            "sum(CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END) "
+            "FROM initiative i JOIN closure c ON c.unit = i.unit_id "
+            f"WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor, coalesce(i.phase_id, 0), i.status"
+        ),
+    )
+
+
+@dataclass
+class Counts:
+    by_status: dict[str, int] = field(default_factory=dict)
+    benefit: int = 0  # money benefit per year of the confirmed initiatives
+    social: int = 0  # confirmed initiatives with a social benefit
+
+    @property
+    def confirmed(self) -> int:
+        return self.by_status.get("confirmed", 0)
+
+
+async def tallies(db: Database, unit_ids: list[int], phase_id: int | None) -> dict[int, Counts]:
+    """The subtree counts of each unit, for one phase or (None) the whole programme."""
+    if not unit_ids:
+        return {}
+    sql = "SELECT unit_id, status, sum(count), sum(benefit), sum(social) FROM tally WHERE unit_id IN :ids"
+    params: dict[str, object] = {"ids": tuple(unit_ids)}
+    if phase_id is not None:
+        sql += " AND phase_id = :phase"
+        params["phase"] = phase_id
+    stmt = text(sql + " GROUP BY unit_id, status").bindparams(bindparam("ids", expanding=True))
+    result: dict[int, Counts] = {uid: Counts() for uid in unit_ids}
+    async with db.read_engine.connect() as conn:
+        for unit_id, status, count, benefit, social in await conn.execute(stmt, params):
+            counts = result[unit_id]
+            counts.by_status[status] = int(count)
+            if status == "confirmed":
+                counts.benefit, counts.social = int(benefit), int(social)
+    return result
+
+
+def current_phase_id(phases: list[tuple[int, date, date]], today: date) -> int | None:
+    return next((pid for pid, start, end in phases if start <= today <= end), None)
+
+
+@dataclass
+class Line:
+    """One unit against its quota."""
+
+    unit_id: int
+    code: str
+    name: str
+    counts: Counts
+    quota: int | None
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.counts.confirmed / self.quota if self.quota else None
+
+
+@dataclass
+class Report:
+    unit: Line
+    phase: tuple[int, str, date, date] | None  # (id, name, start, end) of the phase today falls in
+    in_phase: Line | None
+    children: list[Line]
+    rank: int | None
+    out_of: int
+    by_bloc: bool
+    weekly_pace: int | None
+
+
+async def _lines(db: Database, units: list[tuple[int, str, str]], phase_id: int | None) -> list[Line]:
+    ids = [u[0] for u in units]
+    counts = await tallies(db, ids, phase_id)
+    sql = "SELECT unit_id, amount FROM quota WHERE unit_id IN :ids AND " + (
+        "phase_id IS NULL" if phase_id is None else "phase_id = :phase"
+    )
+    params: dict[str, object] = {"ids": tuple(ids) or (0,)}
+    if phase_id is not None:
+        params["phase"] = phase_id
+    async with db.read_engine.connect() as conn:
+        rows = await conn.execute(text(sql).bindparams(bindparam("ids", expanding=True)), params)
+        quotas = {unit_id: amount for unit_id, amount in rows}
+    return [Line(uid, code, name, counts[uid], quotas.get(uid)) for uid, code, name in units]
+
+
+async def progress_for(db: Database, unit_id: int, today: date) -> Report | None:
+    async with db.read_engine.connect() as conn:
+        unit = (await conn.execute(text("SELECT id, code, name, parent_id, bloc FROM unit WHERE id = :id"),
+                                   {"id": unit_id})).first()  # fmt: skip
+        if unit is None:
+            return None
+        children = (await conn.execute(text("SELECT id, code, name FROM unit WHERE parent_id = :id"),
+                                       {"id": unit_id})).all()  # fmt: skip
+        if unit.bloc:
+            peers_sql, peer_params = "SELECT id, code, name FROM unit WHERE bloc = :bloc", {"bloc": unit.bloc}
+        else:
+            peers_sql = "SELECT id, code, name FROM unit WHERE parent_id IS NOT DISTINCT FROM :parent"
+            peer_params = {"parent": unit.parent_id}
+        peers = (await conn.execute(text(peers_sql), peer_params)).all()
+        phases = [(r[0], r[1], _date(r[2]), _date(r[3])) for r in await conn.execute(
+            text("SELECT id, name, starts_on, ends_on FROM phase ORDER BY starts_on"))]  # fmt: skip
+    own = (unit.id, unit.code, unit.name)
+    [line] = await _lines(db, [own], None)
+    phase = next((p for p in phases if p[2] <= today <= p[3]), None)
+    in_phase = (await _lines(db, [own], phase[0]))[0] if phase else None
+    kids = sorted(await _lines(db, [tuple(c) for c in children], None),
+                  key=lambda x: (x.percent is None, -(x.percent or 0), x.name))  # fmt: skip
+    peer_lines = await _lines(db, [tuple(p) for p in peers], None)
+    rank = None
+    if line.percent is not None:
+        rank = 1 + sum(1 for p in peer_lines if p.percent is not None and p.percent > line.percent)
+    target = in_phase if in_phase and in_phase.quota else line
+    end = phase[3] if phase else (phases[-1][3] if phases else None)
+    pace = None
+    if target.quota and end and end >= today:
+        weeks = max(1, -(-((end - today).days + 1) // 7))
+        pace = max(0, -(-(target.quota - target.counts.confirmed) // weeks))
+    return Report(line, phase, in_phase, kids, rank, len(peer_lines), bool(unit.bloc), pace)
+
+
+def _date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -1,0 +1,206 @@
+"""Progress: maintained tallies equal a recount on any tree; /progress for officers; units, quotas and phases
+through files."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from storage.db import Database
+from storage.models import utcnow
+from storage.progress import COUNTED, counted_change, progress_for, recount, tallies
+from storage.roles import OFFICER
+from storage.unit_files import read_phases, read_units
+from storage.units import export_units, import_phases, import_units
+from storage.writer import Stmt
+from tests.conftest import App, register
+from tests.test_review import give
+
+NEXT = {
+    "draft": ["submitted"],
+    "submitted": ["in_review", "confirmed", "changes_requested", "rejected"],
+    "in_review": ["confirmed", "changes_requested", "rejected"],
+    "changes_requested": ["submitted"],
+    "confirmed": [],
+    "rejected": [],
+}
+
+trees = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20)
+histories = st.lists(
+    st.tuples(st.integers(0, 10_000), st.integers(0, 5_000_000), st.booleans(),
+              st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 9_000_000)), max_size=6)),
+    max_size=25,
+)  # fmt: skip
+
+
+async def build(db: Database, parents: list[int], story: list) -> list[int | None]:  # type: ignore[type-arg]
+    """Units 1..n (unit k's parent is a random earlier unit or none); initiatives walked through random histories."""
+    now = utcnow()
+    parent_of: list[int | None] = []
+    for k, pick in enumerate(parents):
+        parent = None if k == 0 or pick % 4 == 0 else 10_000 + pick % k
+        parent_of.append(parent)
+        await db.write(Stmt("INSERT INTO unit (id, code, name, name_folded, parent_id, created_at, updated_at) "
+                            "VALUES (:id, :code, :code, :code, :parent, :now, :now)",
+                            {"id": 10_000 + k, "code": f"P{k}", "parent": parent, "now": now}))  # fmt: skip
+    await db.write(Stmt("INSERT INTO member (id, tg_user_id, full_name, language, created_at, updated_at) "
+                        "VALUES (9999, 9999, 'x', 'vi', :now, :now)", {"now": now}))  # fmt: skip
+    for i, (unit_pick, benefit, social, steps) in enumerate(story):
+        iid = 50_000 + i
+        await db.write(Stmt("INSERT INTO initiative (id, author_id, unit_id, status, answers, step, pending, editing, "
+                            "has_social_benefit, benefit_per_year, review_round, created_at, updated_at) VALUES "
+                            "(:iid, 9999, :unit, 'draft', '{}', '', '[]', :no, :social, :benefit, 0, :now, :now)",
+                            {"iid": iid, "unit": 10_000 + unit_pick % len(parents), "no": False, "social": social,
+                             "benefit": benefit, "now": now}))  # fmt: skip
+        status = "draft"
+        for choice, unit_pick2, benefit2, *_ in [(*s,) for s in steps]:
+            if not NEXT[status]:
+                break
+            new = NEXT[status][choice % len(NEXT[status])]
+            change = Stmt("UPDATE initiative SET status = :new, unit_id = :unit, benefit_per_year = :benefit, "
+                          "phase_id = :phase WHERE id = :iid AND status = :old",
+                          {"new": new, "old": status, "iid": iid, "unit": 10_000 + unit_pick2 % len(parents),
+                           "benefit": benefit2, "phase": choice % 2}, guard=True)  # fmt: skip
+            assert (await db.write_all(counted_change(iid, change))).applied
+            status = new
+    return parent_of
+
+
+async def brute_force(db: Database, parent_of: list[int | None]) -> dict[int, dict[str, tuple[int, int, int]]]:
+    """Count every initiative into its unit and each ancestor, the slow way."""
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT unit_id, status, coalesce(benefit_per_year, 0), has_social_benefit FROM initiative "
+            "WHERE id >= 50000"))).all()  # fmt: skip
+    totals: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
+    for unit, status, benefit, social in rows:
+        if status not in COUNTED:
+            continue
+        node: int | None = unit
+        while node is not None:
+            entry = totals[node][status]
+            entry[0], entry[1], entry[2] = entry[0] + 1, entry[1] + benefit, entry[2] + bool(social)
+            node = parent_of[node - 10_000]
+    return {u: {s: tuple(v) for s, v in by.items()} for u, by in totals.items()}  # type: ignore[misc]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parents=trees, story=histories)
+def test_maintained_tallies_equal_a_brute_force_count(template_db: Path, tmp_path: Path, parents, story) -> None:  # type: ignore[no-untyped-def]
+    async def check() -> None:
+        path = tmp_path / f"p{id(story)}.db"
+        shutil.copy(template_db, path)
+        db = Database(f"sqlite+aiosqlite:///{path}")
+        await db.start()
+        parent_of = await build(db, parents, story)
+        expected = await brute_force(db, parent_of)
+        ids = [10_000 + k for k in range(len(parents))]
+        for label in ("maintained", "recounted"):
+            got = await tallies(db, ids, None)
+            for uid in ids:
+                counts = got[uid]
+                seen = {s: c for s, c in counts.by_status.items() if c}
+                want = expected.get(uid, {})
+                assert seen == {s: v[0] for s, v in want.items() if v[0]}, (label, uid)
+                confirmed = want.get("confirmed", (0, 0, 0))
+                assert (counts.benefit, counts.social) == (confirmed[1], confirmed[2]), (label, uid)
+            await recount(db)
+        await db.close()
+        path.unlink()
+
+    asyncio.run(check())
+
+
+UNITS = """code,name,parent_code,kind,bloc,quota,quota_GD1
+LS,Liên đoàn Lao động tỉnh Lạng Sơn,,province,LĐLĐ tỉnh,4100,1500
+LS-TD,Liên đoàn Lao động huyện Tràng Định,LS,district,,265,100
+LS-NUOC,Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn,LS,grassroots,,10,4
+LS-DIEN,Công đoàn Điện lực Lạng Sơn,LS,grassroots,,20,
+"""
+PHASES = "code,name,start,end\nGD1,Giai đoạn 1,08/01/2022,31/05/2022\nGD2,Giai đoạn 2,2022-06-01,2023-09-01\n"
+
+
+async def load_tree(app: App, tmp_path: Path) -> None:
+    (tmp_path / "phases.csv").write_text(PHASES, encoding="utf-8")
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    await import_phases(app.db, read_phases(tmp_path / "phases.csv"))
+    await import_units(app.db, read_units(tmp_path / "units.csv"))
+
+
+async def confirm_some(app: App, unit_code: str, confirmed: int, waiting: int = 0) -> None:
+    async with app.db.engine.connect() as conn:
+        unit_id = (await conn.execute(text("SELECT id FROM unit WHERE code = :c"), {"c": unit_code})).scalar()
+    now = utcnow()
+    await app.db.write(Stmt("INSERT INTO member (tg_user_id, full_name, language, created_at, updated_at) "
+                            "VALUES (:tg, 'x', 'vi', :now, :now) ON CONFLICT (tg_user_id) DO NOTHING",
+                            {"tg": 1, "now": now}))  # fmt: skip
+    for k in range(confirmed + waiting):
+        result = await app.db.write(Stmt(
+            "INSERT INTO initiative (author_id, unit_id, status, answers, step, pending, editing, has_social_benefit, "
+            "benefit_per_year, review_round, created_at, updated_at) SELECT id, :unit, 'draft', '{}', '', '[]', :no, "
+            ":no, 14000000, 1, :now, :now FROM member WHERE tg_user_id = 1 RETURNING id",
+            {"unit": unit_id, "no": False, "now": now}, returning=True))  # fmt: skip
+        iid = result.rows[0][0]
+        target = "confirmed" if k < confirmed else "submitted"
+        change = Stmt("UPDATE initiative SET status = :s, phase_id = (SELECT id FROM phase WHERE code = 'GD1') "
+                      "WHERE id = :iid AND status = 'draft'", {"s": target, "iid": iid}, guard=True)  # fmt: skip
+        await app.db.write_all(counted_change(iid, change))
+
+
+async def test_progress_for_an_officer(app: App, tmp_path: Path) -> None:
+    await load_tree(app, tmp_path)
+    await confirm_some(app, "LS-TD", 570)
+    await confirm_some(app, "LS-NUOC", 3, waiting=2)
+    officer = app.user(first_name="Hoa", last_name="Lê Thị")
+    await register(officer, unit_query="tỉnh lạng sơn")
+    replies = await officer.send("/progress LS")
+    assert "chỉ xem được số liệu" in replies[-1].text  # not an officer yet
+    await give(app, officer, OFFICER, "LS")
+    text = (await officer.send("/progress"))[-1].text  # defaults to the unit they are an officer of
+    assert "Tiến độ của Liên đoàn Lao động tỉnh Lạng Sơn" in text
+    assert "Đã xác nhận: 573 / chỉ tiêu 4.100 (14%)" in text
+    assert "Chờ duyệt: 2" in text
+    children = text.split("% chỉ tiêu")[1]
+    assert children.index("Tràng Định") < children.index("Cấp nước") < children.index("Điện lực")
+    assert "🟢 Liên đoàn Lao động huyện Tràng Định: 570/265 (215%)" in text
+    assert "🔴 Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn: 3/10 (30%)" in text
+    assert "⚪ Công đoàn Điện lực Lạng Sơn: 0/20 (0%)" in text
+    assert "2 đơn vị dưới 50%, 1 đơn vị chưa có sáng kiến nào được xác nhận" in text
+    outsider = app.user(first_name="BSR")
+    await register(outsider, unit_query="bsr")
+    await give(app, outsider, OFFICER, "DK-BSR")
+    replies = await outsider.send("/progress LS")
+    assert "chỉ xem được số liệu" in replies[-1].text  # another unit's officer sees nothing of Lạng Sơn
+
+
+async def test_rank_and_weekly_pace(app: App, tmp_path: Path) -> None:
+    await load_tree(app, tmp_path)
+    await confirm_some(app, "LS-NUOC", 5)
+    await confirm_some(app, "LS-DIEN", 4)
+    async with app.db.engine.connect() as conn:
+        nuoc = (await conn.execute(text("SELECT id FROM unit WHERE code = 'LS-NUOC'"))).scalar()
+    report = await progress_for(app.db, nuoc, date(2022, 5, 17))
+    assert report is not None and report.phase is not None and report.phase[1] == "Giai đoạn 1"
+    assert (report.rank, report.out_of) == (1, 3)  # 50% beats 20% and 0% among the siblings
+    assert report.in_phase is not None and report.in_phase.counts.confirmed == 5
+    assert report.weekly_pace == 0  # the phase quota (4) is already reached
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+async def test_units_export_and_import_round_trip(app: App, tmp_path: Path, suffix: str) -> None:
+    await load_tree(app, tmp_path)
+    path = tmp_path / f"export{suffix}"
+    count = await export_units(app.db, path)
+    rows = {row.code: row for row in read_units(path)}
+    assert len(rows) == count
+    assert rows["LS"].quotas == {None: 4100, "GD1": 1500} and rows["LS"].bloc == "LĐLĐ tỉnh"
+    assert rows["LS-TD"].parent_code == "LS" and rows["LS-TD"].kind == "district"
+    assert await import_units(app.db, list(rows.values())) == (0, count)  # re-import updates in place
