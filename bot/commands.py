@@ -14,6 +14,7 @@ COMMANDS = (
     ("my", N_("Your initiatives and their status")),
     ("profile", N_("Your profile")),
     ("progress", N_("Progress against the quota (officers)")),
+    ("export", N_("Spreadsheet of a unit's initiatives (officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

@@ -11,6 +11,7 @@ def routers() -> list[Router]:
         drafting,
         drafts,
         errors,
+        export,
         groups,
         help,
         history,
@@ -25,6 +26,7 @@ def routers() -> list[Router]:
 
     modules = (
         errors,
+        export,
         drafting,
         navigation,
         review,

@@ -90,15 +90,19 @@ async def may_see(db: Database, settings: Settings, member: Member | None, user_
     return user_id in settings.admin_ids or (member is not None and OFFICER in await roles_over(db, member.id, unit_id))
 
 
+async def chosen_unit(db: Database, member: Member | None, code: str | None) -> int | None:
+    """The unit named by code, or else the highest unit the member is an officer of."""
+    if code:
+        unit = await unit_by_code(db, code)
+        return unit.id if unit else None
+    own = await officer_units(db, member.id) if member else []
+    return own[0] if own else None
+
+
 async def progress(message: Message, command: CommandObject, db: Database, member: Member | None,
                    settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
     user_id = message.from_user.id if message.from_user else 0
-    if command.args:
-        unit = await unit_by_code(db, command.args)
-        unit_id = unit.id if unit else None
-    else:
-        own = await officer_units(db, member.id) if member else []
-        unit_id = own[0] if own else None
+    unit_id = await chosen_unit(db, member, command.args)
     if unit_id is None:
         await message.answer(_("Send /progress followed by a unit code, e.g. /progress LS."))
         return

@@ -182,3 +182,36 @@ async def progress_for(db: Database, unit_id: int, today: date) -> Report | None
 
 def _date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+_DOWN = (
+    "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM unit WHERE id = :unit "
+    "UNION ALL SELECT u.id, down.depth + 1 FROM unit u JOIN down ON u.parent_id = down.id WHERE down.depth < 64) "
+)
+
+
+async def subtree_lines(db: Database, unit_id: int) -> list[tuple[int, Line]]:
+    """Every unit of the subtree (with its depth below ``unit_id``) against its programme quota."""
+    async with db.read_engine.connect() as conn:
+        rows = (await conn.execute(text(_DOWN + "SELECT u.id, u.code, u.name, down.depth FROM down "
+                                        "JOIN unit u ON u.id = down.id ORDER BY down.depth, u.name"),
+                                   {"unit": unit_id})).all()  # fmt: skip
+    lines = await _lines(db, [(r[0], r[1], r[2]) for r in rows], None)
+    return [(r[3], line) for r, line in zip(rows, lines, strict=True)]
+
+
+async def subtree_initiatives(db: Database, unit_id: int) -> list[dict[str, object]]:
+    """The counted initiatives of the subtree with their authors, oldest first."""
+    async with db.read_engine.connect() as conn:
+        rows = (await conn.execute(text(
+            _DOWN + "SELECT i.id, i.number, i.title, u.name, i.solution_type, i.field_of_work, i.status, "
+            "i.submitted_at, i.decided_at, i.benefit_per_year, i.answers FROM initiative i "
+            f"JOIN down ON i.unit_id = down.id JOIN unit u ON u.id = i.unit_id WHERE i.status IN {_IN_COUNTED} "
+            "ORDER BY i.id"), {"unit": unit_id})).mappings().all()  # fmt: skip
+        authors: dict[int, list[str]] = {}
+        for iid, name, share in await conn.execute(text(
+            _DOWN + "SELECT a.initiative_id, a.full_name, a.share FROM author a JOIN initiative i "
+            "ON i.id = a.initiative_id JOIN down ON i.unit_id = down.id ORDER BY a.initiative_id, a.position"),
+            {"unit": unit_id}):  # fmt: skip
+            authors.setdefault(iid, []).append(f"{name} ({share}%)")
+    return [{**row, "authors": "; ".join(authors.get(row["id"], []))} for row in rows]

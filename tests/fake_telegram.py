@@ -194,11 +194,15 @@ class FakeTelegram:
         params: dict[str, Any] = {}
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = {"filename": value.filename, "size": len(value.file.read())}
+                content = value.file.read()
+                params[key] = {"filename": value.filename, "size": len(content), "content": content}
             elif key in JSON_FIELDS:
                 params[key] = json.loads(str(value))
             else:
                 params[key] = str(value)
+        for key, value in list(params.items()):  # aiogram sends files as "attach://<field>"
+            if isinstance(value, str) and value.startswith("attach://"):
+                params[key] = params.pop(value.removeprefix("attach://"))
         return params
 
     # -- helpers for tests -------------------------------------------------------------------------------

@@ -204,3 +204,29 @@ async def test_units_export_and_import_round_trip(app: App, tmp_path: Path, suff
     assert rows["LS"].quotas == {None: 4100, "GD1": 1500} and rows["LS"].bloc == "LĐLĐ tỉnh"
     assert rows["LS-TD"].parent_code == "LS" and rows["LS-TD"].kind == "district"
     assert await import_units(app.db, list(rows.values())) == (0, count)  # re-import updates in place
+
+
+async def test_export_sends_a_spreadsheet_of_the_subtree(app: App, tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    await load_tree(app, tmp_path)
+    await confirm_some(app, "LS-NUOC", 3, waiting=1)
+    officer = app.user(first_name="Hoa", last_name="Lê Thị")
+    await register(officer, unit_query="tỉnh lạng sơn")
+    await give(app, officer, OFFICER, "LS")
+    sent = (await officer.send("/export"))[-1]
+    assert sent.kind == "document" and sent.document is not None
+    assert sent.document["file_name"].startswith("sang-kien-LS-") and "4 sáng kiến" in sent.text
+    upload = next(p for m, p in reversed(app.fake.log) if m == "sendDocument")
+    book = load_workbook(BytesIO(upload["document"]["content"]))
+    summary, items = book["Tổng hợp"], book["Danh sách sáng kiến"]
+    rows = list(summary.iter_rows(values_only=True))
+    assert rows[0][:4] == ("Đơn vị", "Mã", "Đã xác nhận", "Chỉ tiêu")
+    assert rows[1][:5] == ("Liên đoàn Lao động tỉnh Lạng Sơn", "LS", 3, 4100, 0.1)
+    statuses = sorted(r[6] for r in list(items.iter_rows(values_only=True))[1:])
+    assert statuses == ["chờ xét duyệt", "đã xác nhận", "đã xác nhận", "đã xác nhận"]
+    outsider = app.user()
+    await register(outsider)
+    assert "chỉ xem được số liệu" in (await outsider.send("/export LS"))[-1].text

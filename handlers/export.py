@@ -1,0 +1,82 @@
+"""/export [unit code]: the XLSX for the report to the level above (a summary by unit, every initiative)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from forms.engine import Form
+from handlers.drafts import STATUS
+from handlers.progress import chosen_unit, may_see
+from reports.xlsx import workbook
+from storage.db import Database
+from storage.models import Member
+from storage.progress import subtree_initiatives, subtree_lines
+from storage.units import get_unit
+
+
+def _label(form: Form, key: str, value: object) -> str:
+    choice = next((c for c in form[key].choices if c.key == value), None)
+    return "" if choice is None else (_(choice.label) if choice.translate else choice.label)
+
+
+def _local(moment: object, tz: ZoneInfo) -> object:
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if isinstance(moment, datetime):
+        return moment.astimezone(tz).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment
+
+
+async def export(message: Message, command: CommandObject, db: Database, member: Member | None, settings: Settings,
+                 form: Form, tz: ZoneInfo) -> None:  # fmt: skip
+    unit_id = await chosen_unit(db, member, command.args)
+    user_id = message.from_user.id if message.from_user else 0
+    if unit_id is None:
+        await message.answer(_("Send /export followed by a unit code, e.g. /export LS."))
+        return
+    if not await may_see(db, settings, member, user_id, unit_id):
+        await message.answer(
+            _("You can only see the figures of the units you are an officer of, and those below them.")
+        )
+        return
+    unit = await get_unit(db, unit_id)
+    assert unit is not None
+    summary = [
+        ("  " * depth + line.name, line.code, line.counts.confirmed, line.quota,
+         round(line.percent, 1) if line.percent is not None else None,
+         line.counts.by_status.get("submitted", 0) + line.counts.by_status.get("in_review", 0),
+         line.counts.by_status.get("changes_requested", 0), line.counts.benefit, line.counts.social)
+        for depth, line in await subtree_lines(db, unit_id)
+    ]  # fmt: skip
+    items = [
+        (row["number"], row["title"], row["authors"], row["name"], _label(form, "solution_type", row["solution_type"]),
+         _label(form, "field", row["field_of_work"]), _(STATUS.get(str(row["status"]), str(row["status"]))),
+         _local(row["submitted_at"], tz), _local(row["decided_at"], tz), row["benefit_per_year"],
+         json.loads(str(row["answers"])).get("benefit_social", ""))
+        for row in await subtree_initiatives(db, unit_id)
+    ]  # fmt: skip
+    data = workbook(
+        [_("Unit"), _("Code"), _("Confirmed"), _("Quota"), _("% of quota"), _("Waiting"), _("Returned"),
+         _("Money benefit (đồng/year)"), _("With a social benefit")], summary,
+        [_("Number"), _("Initiative name"), _("Authors"), _("Unit"), _("Type of solution"), _("Field of application"),
+         _("Status"), _("Submitted"), _("Decided"), _("Money benefit (đồng/year)"), _("Social benefit")], items,
+        (_("Summary"), _("Initiatives")),
+    )  # fmt: skip
+    name = f"sang-kien-{unit.code}-{datetime.now(tz):%Y%m%d}.xlsx"
+    caption = _("{unit}: {count} initiative(s).").format(unit=escape(unit.name), count=len(items))
+    await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(export, Command("export"))
+    return router
