@@ -15,6 +15,7 @@ COMMANDS = (
     ("profile", N_("Your profile")),
     ("progress", N_("Progress against the quota (officers)")),
     ("export", N_("Spreadsheet of a unit's initiatives (officers)")),
+    ("top", N_("Best authors and units, for awards (officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

@@ -22,6 +22,7 @@ def routers() -> list[Router]:
         review,
         start,
         team,
+        top,
     )
 
     modules = (
@@ -32,6 +33,7 @@ def routers() -> list[Router]:
         review,
         groups,
         team,
+        top,
         reminders,
         history,
         progress,

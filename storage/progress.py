@@ -215,3 +215,30 @@ async def subtree_initiatives(db: Database, unit_id: int) -> list[dict[str, obje
             {"unit": unit_id}):  # fmt: skip
             authors.setdefault(iid, []).append(f"{name} ({share}%)")
     return [{**row, "authors": "; ".join(authors.get(row["id"], []))} for row in rows]
+
+
+async def top_authors(
+    db: Database, unit_id: int, phase_code: str | None, limit: int = 10
+) -> list[tuple[str, int, int]]:
+    """Authors of confirmed initiatives in the subtree: (name, initiatives, money benefit a year), best first."""
+    sql = (
+        _DOWN + "SELECT a.full_name, count(*), sum(coalesce(i.benefit_per_year, 0)) FROM author a "
+        "JOIN initiative i ON i.id = a.initiative_id JOIN down ON i.unit_id = down.id WHERE i.status = 'confirmed' "
+        + ("AND i.phase_id = (SELECT id FROM phase WHERE code = :phase) " if phase_code else "")
+        + "GROUP BY a.full_name ORDER BY count(*) DESC, sum(coalesce(i.benefit_per_year, 0)) DESC, a.full_name "
+        "LIMIT :limit"
+    )
+    async with db.read_engine.connect() as conn:
+        rows = await conn.execute(text(sql), {"unit": unit_id, "phase": phase_code, "limit": limit})
+        return [(name, int(count), int(benefit)) for name, count, benefit in rows]
+
+
+async def child_lines(db: Database, unit_id: int, phase_code: str | None) -> list[Line]:
+    """The unit's children with their counts for the programme or one phase."""
+    async with db.read_engine.connect() as conn:
+        children = (await conn.execute(text("SELECT id, code, name FROM unit WHERE parent_id = :id"),
+                                       {"id": unit_id})).all()  # fmt: skip
+        phase_id = None
+        if phase_code:
+            phase_id = (await conn.execute(text("SELECT id FROM phase WHERE code = :c"), {"c": phase_code})).scalar()
+    return await _lines(db, [(c[0], c[1], c[2]) for c in children], phase_id)

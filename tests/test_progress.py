@@ -230,3 +230,20 @@ async def test_export_sends_a_spreadsheet_of_the_subtree(app: App, tmp_path: Pat
     outsider = app.user()
     await register(outsider)
     assert "chỉ xem được số liệu" in (await outsider.send("/export LS"))[-1].text
+
+
+async def test_top_authors_and_units_for_awards(app: App, tmp_path: Path) -> None:
+    await load_tree(app, tmp_path)
+    await confirm_some(app, "LS-TD", 4)
+    await confirm_some(app, "LS-NUOC", 2, waiting=3)
+    await app.db.write(Stmt("INSERT INTO author (initiative_id, position, full_name, share) "
+                            "SELECT id, 1, CASE WHEN id % 2 = 0 THEN 'Nguyễn Văn An' ELSE 'Trần Thị Bình' END, 100 "
+                            "FROM initiative"))  # fmt: skip
+    officer = app.user(first_name="Hoa", last_name="Lê Thị")
+    await register(officer, unit_query="tỉnh lạng sơn")
+    await give(app, officer, OFFICER, "LS")
+    text = (await officer.send("/top LS GD1"))[-1].text
+    assert "Xuất sắc nhất của Liên đoàn Lao động tỉnh Lạng Sơn (GD1)" in text
+    assert "🥇 Nguyễn Văn An: 3 sáng kiến" in text and "🥈 Trần Thị Bình: 3 sáng kiến" in text
+    assert "🥇 Liên đoàn Lao động huyện Tràng Định: 4 sáng kiến" in text
+    assert "🥈 Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn: 2 sáng kiến" in text
