@@ -16,6 +16,7 @@ COMMANDS = (
     ("progress", N_("Progress against the quota (officers)")),
     ("export", N_("Spreadsheet of a unit's initiatives (officers)")),
     ("top", N_("Best authors and units, for awards (officers)")),
+    ("chart", N_("Chart of progress against the quota (officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

@@ -8,6 +8,7 @@ from aiogram import Router
 
 def routers() -> list[Router]:
     from handlers import (
+        chart,
         drafting,
         drafts,
         errors,
@@ -37,6 +38,7 @@ def routers() -> list[Router]:
         reminders,
         history,
         progress,
+        chart,
         help,
         start,
         profile,

@@ -242,3 +242,19 @@ async def child_lines(db: Database, unit_id: int, phase_code: str | None) -> lis
         if phase_code:
             phase_id = (await conn.execute(text("SELECT id FROM phase WHERE code = :c"), {"c": phase_code})).scalar()
     return await _lines(db, [(c[0], c[1], c[2]) for c in children], phase_id)
+
+
+async def confirmed_per_week(db: Database, unit_id: int) -> list[tuple[date, int]]:
+    """Confirmed initiatives of the subtree by the week (Monday) they were confirmed in."""
+    from datetime import datetime, timedelta
+
+    async with db.read_engine.connect() as conn:
+        rows = await conn.execute(text(
+            _DOWN + "SELECT i.decided_at FROM initiative i JOIN down ON i.unit_id = down.id "
+            "WHERE i.status = 'confirmed' AND i.decided_at IS NOT NULL"), {"unit": unit_id})  # fmt: skip
+        weeks: dict[date, int] = {}
+        for (moment,) in rows:
+            day = (datetime.fromisoformat(moment) if isinstance(moment, str) else moment).date()
+            monday = day - timedelta(days=day.weekday())
+            weeks[monday] = weeks.get(monday, 0) + 1
+    return sorted(weeks.items())

@@ -247,3 +247,18 @@ async def test_top_authors_and_units_for_awards(app: App, tmp_path: Path) -> Non
     assert "🥇 Nguyễn Văn An: 3 sáng kiến" in text and "🥈 Trần Thị Bình: 3 sáng kiến" in text
     assert "🥇 Liên đoàn Lao động huyện Tràng Định: 4 sáng kiến" in text
     assert "🥈 Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn: 2 sáng kiến" in text
+
+
+async def test_chart_is_a_png_of_the_units_below(app: App, tmp_path: Path) -> None:
+    await load_tree(app, tmp_path)
+    await confirm_some(app, "LS-TD", 300)
+    await app.db.write(Stmt("UPDATE initiative SET decided_at = :at", {"at": utcnow()}))
+    officer = app.user(first_name="Hoa", last_name="Lê Thị")
+    await register(officer, unit_query="tỉnh lạng sơn")
+    await give(app, officer, OFFICER, "LS")
+    sent = (await officer.send("/chart"))[-1]
+    assert sent.kind == "photo"
+    upload = next(p for m, p in reversed(app.fake.log) if m == "sendPhoto")
+    png = upload["photo"]["content"]
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    (tmp_path / "chart.png").write_bytes(png)

@@ -1,0 +1,50 @@
+"""/chart [unit code]: a picture of the units below against their quotas, and confirmed initiatives per week."""
+
+from __future__ import annotations
+
+import asyncio
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.settings import Settings
+from handlers.formview import today
+from handlers.progress import chosen_unit, may_see
+from reports.charts import progress_png
+from storage.db import Database
+from storage.models import Member
+from storage.progress import confirmed_per_week, progress_for
+
+MAX_BARS = 15
+
+
+async def chart(message: Message, command: CommandObject, db: Database, member: Member | None, settings: Settings,
+                tz: ZoneInfo) -> None:  # fmt: skip
+    unit_id = await chosen_unit(db, member, command.args)
+    user_id = message.from_user.id if message.from_user else 0
+    if unit_id is None:
+        await message.answer(_("Send /chart followed by a unit code, e.g. /chart LS."))
+        return
+    if not await may_see(db, settings, member, user_id, unit_id):
+        await message.answer(
+            _("You can only see the figures of the units you are an officer of, and those below them.")
+        )
+        return
+    report = await progress_for(db, unit_id, today(tz))
+    assert report is not None
+    lines = [line for line in report.children if line.quota] or ([report.unit] if report.unit.quota else [])
+    bars = [(line.name, line.percent or 0.0) for line in lines[:MAX_BARS]]
+    labels = {"quota_line": _("quota (100%)"), "percent": _("% of quota"),
+              "weekly": _("Confirmed initiatives per week"), "confirmed": _("confirmed")}  # fmt: skip
+    title = _("{unit}: {confirmed} confirmed").format(unit=report.unit.name, confirmed=report.unit.counts.confirmed)
+    png = await asyncio.to_thread(progress_png, title, bars, await confirmed_per_week(db, unit_id), labels)
+    await message.answer_photo(BufferedInputFile(png, filename="progress.png"))
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.register(chart, Command("chart"))
+    return router
