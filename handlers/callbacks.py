@@ -91,3 +91,9 @@ class ProgressCb(CallbackData, prefix="v1g"):
 
     unit: int
     page: int
+
+
+class InviteCb(CallbackData, prefix="v1i"):
+    """Revoke an invite link."""
+
+    invite: int

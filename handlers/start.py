@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import F, Router
-from aiogram.filters import CommandStart, StateFilter
+from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import I18n
@@ -18,9 +18,10 @@ from handlers.callbacks import LangCb, UnitCb
 from handlers.profile import show_profile
 from handlers.states import Reg
 from storage.db import Database
+from storage.invites import use_invite, valid_invite
 from storage.members import register, update_member
 from storage.models import Member
-from storage.units import any_units, search_units
+from storage.units import any_units, get_unit, search_units
 
 
 async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
@@ -82,7 +83,9 @@ async def finish_step(
     await ask_next(message, state, db)
 
 
-async def start(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+async def start(message: Message, command: CommandObject, state: FSMContext, db: Database,
+                member: Member | None) -> None:  # fmt: skip
+    token = (command.args or "").strip()
     if member is not None:
         await state.clear()
         await message.answer(
@@ -93,6 +96,15 @@ async def start(message: Message, state: FSMContext, db: Database, member: Membe
         )
         return
     await message.answer(_("Hello! I help union members write up and register their initiatives (sáng kiến)."))
+    if token:
+        invite = await valid_invite(db, token)
+        unit = await get_unit(db, invite.unit_id) if invite else None
+        if invite is None or unit is None:
+            await message.answer(_("This invite link has expired or was revoked; you can pick your unit yourself."))
+        else:
+            await use_invite(db, token)
+            await state.update_data(unit_id=unit.id)
+            await message.answer(_("You were invited to {unit}.").format(unit=escape(unit.name)))
     await ask_next(message, state, db)
 
 

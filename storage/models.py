@@ -170,6 +170,19 @@ class ReviewCard(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Invite(SQLModel, table=True):
+    """A t.me link that starts registration already placed in a unit; it may expire and can be revoked."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=32)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    created_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    uses: int = 0
+
+
 class FsmRecord(SQLModel, table=True):
     """aiogram FSM state and data, so a conversation survives a restart."""
 

@@ -1,0 +1,90 @@
+"""/invite [unit code] [days]: a link and a printable QR code that start the bot already placed in a unit;
+/invites lists the active ones with a button to revoke each."""
+
+from __future__ import annotations
+
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_date
+
+from bot.settings import Settings
+from handlers.callbacks import InviteCb
+from handlers.keyboards import button, markup
+from handlers.progress import chosen_unit, may_see
+from reports.qr import qr_png
+from storage.db import Database
+from storage.invites import active_invites, create_invite, revoke_invite
+from storage.models import Invite, Member
+from storage.roles import officer_units
+from storage.units import get_unit
+
+
+async def link(bot: Bot, invite: Invite) -> str:
+    return f"https://t.me/{(await bot.me()).username}?start={invite.token}"
+
+
+async def invite(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
+                 settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
+    words = (command.args or "").split()
+    days = int(words.pop()) if words and words[-1].isdigit() else None
+    unit_id = await chosen_unit(db, member, words[0] if words else None)
+    user_id = message.from_user.id if message.from_user else 0
+    if unit_id is None:
+        await message.answer(_("Send /invite followed by a unit code and, if it should expire, a number of days, "
+                               "e.g. /invite LS-NUOC 30."))  # fmt: skip
+        return
+    if not await may_see(db, settings, member, user_id, unit_id):
+        await message.answer(
+            _("You can only see the figures of the units you are an officer of, and those below them.")
+        )
+        return
+    unit = await get_unit(db, unit_id)
+    assert unit is not None
+    created = await create_invite(db, unit_id=unit_id, by_id=member.id if member else None, days=days)
+    url = await link(bot, created)
+    until = (_("valid until {date}").format(date=format_date(created.expires_at.astimezone(tz), "medium",
+             locale=get_i18n().current_locale)) if created.expires_at else _("no expiry"))  # fmt: skip
+    caption = _("Invite link for {unit} ({until}):\n{url}\nPrint the QR code for the notice board. /invites lists the "
+                "links and revokes them.").format(unit=escape(unit.name), until=until, url=url)  # fmt: skip
+    await message.answer_photo(BufferedInputFile(qr_png(url), filename=f"invite-{unit.code}.png"), caption=caption)
+
+
+async def invites(message: Message, bot: Bot, db: Database, member: Member | None) -> None:
+    units = await officer_units(db, member.id) if member else []
+    items = await active_invites(db, units)
+    if not items:
+        await message.answer(_("There are no active invite links. Create one with /invite."))
+        return
+    lines, buttons = ["<b>" + _("Active invite links") + "</b>"], []
+    for n, item in enumerate(items, start=1):
+        unit = await get_unit(db, item.unit_id)
+        lines.append(_("{n}. {unit}: {url} — used {uses} time(s)").format(
+            n=n, unit=escape(unit.name if unit else "—"), url=await link(bot, item), uses=item.uses))  # fmt: skip
+        buttons.append([button(_("Revoke {n}").format(n=n), InviteCb(invite=item.id or 0))])
+    await message.answer("\n".join(lines), reply_markup=markup(buttons))
+
+
+async def revoke(query: CallbackQuery, callback_data: InviteCb, db: Database, member: Member | None,
+                 settings: Settings) -> None:  # fmt: skip
+    async with db.session() as session:
+        item = await session.get(Invite, callback_data.invite)
+    if item is None or not await may_see(db, settings, member, query.from_user.id, item.unit_id):
+        await query.answer(_("This button is out of date."), show_alert=True)
+        return
+    done = await revoke_invite(db, item.id or 0, member.id if member else None)
+    await query.answer(_("The link is revoked.") if done else _("This link was already revoked."), show_alert=True)
+
+
+def create_router() -> Router:
+    router = Router(name=__name__)
+    router.message.filter(F.chat.type == "private")
+    router.message.register(invite, Command("invite"))
+    router.message.register(invites, Command("invites"))
+    router.callback_query.register(revoke, InviteCb.filter())
+    return router
