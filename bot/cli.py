@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     phases = sub.add_parser("phases", help="programme phases").add_subparsers(dest="action", required=True)
     pimp = phases.add_parser("import", help="load or update phases from CSV or XLSX (code,name,start,end)")
     pimp.add_argument("file", type=Path)
+    demo = sub.add_parser("demo", help="demonstration data").add_subparsers(dest="action", required=True)
+    demo.add_parser("load", help="load units, quotas and initiatives built from the programme's published figures")
     return parser
 
 
@@ -42,6 +44,18 @@ async def _db_upgrade(settings: Settings) -> str:
     db = await open_database(settings)
     await db.close()
     return f"database {db.safe_url} is up to date"
+
+
+async def _demo(settings: Settings) -> str:
+    from bot.runner import open_database
+    from storage.demo import load_demo
+
+    db = await open_database(settings)
+    try:
+        count = await load_demo(db)
+    finally:
+        await db.close()
+    return f"demo loaded: {count} initiatives; see it with /progress TLD (as a bot admin, ADMIN_IDS)"
 
 
 async def _files(settings: Settings, command: str, action: str, file: Path) -> str:
@@ -74,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.runner import run_polling
+    from storage.demo import DemoAlreadyLoaded
     from storage.unit_files import UnitImportError
 
     try:
@@ -81,9 +96,11 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_polling(settings))
         elif args.command == "db":
             print(asyncio.run(_db_upgrade(settings)))
+        elif args.command == "demo":
+            print(asyncio.run(_demo(settings)))
         else:
             print(asyncio.run(_files(settings, args.command, args.action, args.file)))
-    except (ValueError, DatabaseUnavailable) as exc:
+    except (ValueError, DatabaseUnavailable, DemoAlreadyLoaded) as exc:
         print(f"sangkien: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except UnitImportError as exc:

@@ -262,3 +262,24 @@ async def test_chart_is_a_png_of_the_units_below(app: App, tmp_path: Path) -> No
     png = upload["photo"]["content"]
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
     (tmp_path / "chart.png").write_bytes(png)
+
+
+async def test_demo_dataset_shows_the_published_figures(fake, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from storage.demo import DemoAlreadyLoaded, load_demo
+    from tests.conftest import build_app, close_app, make_settings
+
+    admin_id = 777
+    app = await build_app(fake, make_settings(f"sqlite+aiosqlite:///{db_path}", fake, admin_ids=[admin_id]))
+    try:
+        assert await load_demo(app.db) > 28_000
+        with pytest.raises(DemoAlreadyLoaded):
+            await load_demo(app.db)
+        admin = app.user(admin_id)
+        await register(admin, unit_query="tỉnh lạng sơn")
+        text_dk = (await admin.send("/progress DK"))[-1].text
+        assert "Đã xác nhận: 7.085 / chỉ tiêu 5.400 (131%)" in text_dk
+        assert "⚪ Công đoàn Tổng Công ty Dịch vụ Kỹ thuật Dầu khí (PTSC): 0/400 (0%)" in text_dk
+        text_ls = (await admin.send("/progress LS-TD"))[-1].text
+        assert "570 / chỉ tiêu 265 (215%)" in text_ls
+    finally:
+        await close_app(app)
