@@ -17,6 +17,8 @@ COMMANDS = (
     ("export", N_("Spreadsheet of a unit's initiatives (officers)")),
     ("top", N_("Best authors and units, for awards (officers)")),
     ("chart", N_("Chart of progress against the quota (officers)")),
+    ("invite", N_("Invite link and QR code for a unit (officers)")),
+    ("digest", N_("Weekly progress digest on or off (officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

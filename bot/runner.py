@@ -10,6 +10,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.app import create_bot, create_dispatcher
 from bot.settings import Settings
+from handlers.digest import send_weekly
 from handlers.reminders import send_reminders
 from storage.db import Database
 from storage.migrate import upgrade
@@ -35,8 +36,9 @@ async def run_polling(settings: Settings) -> None:
     scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
     try:
         dp = create_dispatcher(settings, db)
-        scheduler.add_job(send_reminders, CronTrigger(minute=0), kwargs={
-            "bot": bot, "db": db, "i18n": dp["i18n"], "tz": ZoneInfo(settings.timezone)})  # fmt: skip
+        jobs = {"bot": bot, "db": db, "i18n": dp["i18n"], "tz": ZoneInfo(settings.timezone)}
+        scheduler.add_job(send_reminders, CronTrigger(minute=0), kwargs=jobs)
+        scheduler.add_job(send_weekly, CronTrigger(day_of_week="mon", hour=8, minute=5), kwargs=jobs)
         scheduler.start()
         log.info("database %s ready; starting long polling", db.safe_url)
         await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), handle_signals=True)

@@ -9,6 +9,7 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import (
         chart,
+        digest,
         drafting,
         drafts,
         errors,
@@ -41,6 +42,7 @@ def routers() -> list[Router]:
         progress,
         chart,
         invites,
+        digest,
         help,
         start,
         profile,

@@ -91,3 +91,8 @@ async def due_for_reminder(db: Database, hour: int) -> list[ReviewGroup]:
     query = select(ReviewGroup).where(ReviewGroup.reminder_hour == hour, ReviewGroup.reachable == True)  # noqa: E712
     async with db.session() as session:
         return list((await session.exec(query)).all())
+
+
+async def reachable_groups(db: Database) -> list[ReviewGroup]:
+    async with db.session() as session:
+        return list((await session.exec(select(ReviewGroup).where(ReviewGroup.reachable == True))).all())  # noqa: E712

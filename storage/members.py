@@ -12,7 +12,7 @@ from storage.events import event_stmt
 from storage.models import Member, utcnow
 from storage.writer import Stmt
 
-EDITABLE = ("full_name", "language", "unit_id", "phone", "username")
+EDITABLE = ("full_name", "language", "unit_id", "phone", "username", "weekly_digest")
 
 
 async def get_member(db: Database, tg_user_id: int) -> Member | None:
@@ -111,3 +111,8 @@ async def update_member(db: Database, member: Member, **changes: Any) -> Member:
     updated = Member(**{**member.model_dump(), **changes, "updated_at": now})
     db.cache.put(("member", member.tg_user_id), updated)
     return updated
+
+
+async def digest_readers(db: Database) -> list[Member]:
+    async with db.session() as session:
+        return list((await session.exec(select(Member).where(Member.weekly_digest == True))).all())  # noqa: E712

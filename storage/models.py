@@ -64,6 +64,7 @@ class Member(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     phone: str | None = Field(default=None, max_length=32)
     username: str | None = Field(default=None, max_length=64, index=True)
+    weekly_digest: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # officers opt in
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -283,3 +283,34 @@ async def test_demo_dataset_shows_the_published_figures(fake, db_path: Path) -> 
         assert "570 / chỉ tiêu 265 (215%)" in text_ls
     finally:
         await close_app(app)
+
+
+async def test_weekly_digest_for_officers_and_nudge_for_groups_under_half(app: App, tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from handlers.digest import send_weekly
+    from tests.test_review import GROUP
+
+    await load_tree(app, tmp_path)
+    await confirm_some(app, "LS-NUOC", 3, waiting=2)
+    officer = app.user(first_name="Hoa", last_name="Lê Thị")
+    await register(officer, unit_query="tỉnh lạng sơn")
+    worker = app.user()
+    await register(worker)
+    assert "dành cho cán bộ" in (await worker.send("/digest on"))[-1].text
+    await give(app, officer, OFFICER, "LS")
+    assert "mỗi thứ Hai" in (await officer.send("/digest on"))[-1].text
+    app.fake.admins[GROUP["id"]] = {officer.id}
+    await officer.in_group(GROUP).send("/bind LS-NUOC")
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    assert await send_weekly(app.bot, app.db, app.dp["i18n"], tz) == (1, 1)
+    assert (
+        "Tin tổng hợp hằng tuần" in officer.last.text
+        and "Tiến độ của Liên đoàn Lao động tỉnh Lạng Sơn" in officer.last.text
+    )
+    nudge = officer.in_group(GROUP).last.text
+    assert (
+        "Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn mới đạt 30% chỉ tiêu (3/10)" in nudge and "2 sáng kiến" in nudge
+    )
+    await officer.send("/digest off")
+    assert await send_weekly(app.bot, app.db, app.dp["i18n"], tz) == (0, 1)
