@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
+from babel.numbers import format_decimal
 
 from bot.settings import Settings
 from handlers.formview import today
@@ -39,7 +41,8 @@ async def chart(message: Message, command: CommandObject, db: Database, member: 
     bars = [(line.name, line.percent or 0.0) for line in lines[:MAX_BARS]]
     labels = {"quota_line": _("quota (100%)"), "percent": _("% of quota"),
               "weekly": _("Confirmed initiatives per week"), "confirmed": _("confirmed")}  # fmt: skip
-    title = _("{unit}: {confirmed} confirmed").format(unit=report.unit.name, confirmed=report.unit.counts.confirmed)
+    confirmed = format_decimal(report.unit.counts.confirmed, locale=get_i18n().current_locale)
+    title = _("{unit}: {confirmed} confirmed").format(unit=report.unit.name, confirmed=confirmed)
     png = await asyncio.to_thread(progress_png, title, bars, await confirmed_per_week(db, unit_id), labels)
     await message.answer_photo(BufferedInputFile(png, filename="progress.png"))
 

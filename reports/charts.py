@@ -41,7 +41,9 @@ def progress_png(title: str, bars: Sequence[tuple[str, float]], weekly: Sequence
     top.legend(loc="lower right", fontsize=11)
     weeks = [week for week, _ in weekly] or [date.today() - timedelta(days=date.today().weekday())]
     counts = [count for _, count in weekly] or [0]
-    bottom.bar(weeks, counts, width=5, color="#1565c0")
+    bottom.plot(weeks, counts, marker="o", linewidth=2.5, color="#1565c0")
+    bottom.fill_between(weeks, counts, alpha=0.15, color="#1565c0")
+    bottom.set_ylim(bottom=0)
     bottom.set_title(labels["weekly"], fontsize=14)
     bottom.set_ylabel(labels["confirmed"])
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y"))

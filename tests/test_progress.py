@@ -314,3 +314,22 @@ async def test_weekly_digest_for_officers_and_nudge_for_groups_under_half(app: A
     )
     await officer.send("/digest off")
     assert await send_weekly(app.bot, app.db, app.dp["i18n"], tz) == (0, 1)
+
+
+async def test_long_tables_are_paged(app: App, tmp_path: Path) -> None:
+    rows = "code,name,parent_code,quota\nROOT,Công đoàn Tổng công ty,,1000\n" + "".join(
+        f"C{i:02d},Công đoàn cơ sở số {i:02d},ROOT,{10 + i}\n" for i in range(23)
+    )
+    (tmp_path / "units.csv").write_text(rows, encoding="utf-8")
+    await import_units(app.db, read_units(tmp_path / "units.csv"))
+    admin_free = app.user()
+    await register(admin_free)
+    await give(app, admin_free, OFFICER, "ROOT")
+    first = (await admin_free.send("/progress ROOT"))[-1]
+    assert first.button_texts() == ["1/3", "▶️"] and first.text.count("Công đoàn cơ sở số") == 10
+    await admin_free.click("▶️", message=first, expect=0)
+    second = app.fake.messages[admin_free.id][first.message_id]
+    assert second.button_texts() == ["◀️", "2/3", "▶️"] and second.text.count("Công đoàn cơ sở số") == 10
+    await admin_free.click("▶️", message=second, expect=0)
+    third = app.fake.messages[admin_free.id][first.message_id]
+    assert third.button_texts() == ["◀️", "3/3"] and third.text.count("Công đoàn cơ sở số") == 3
