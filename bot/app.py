@@ -62,6 +62,7 @@ def create_dispatcher(
         form=create_form(settings),
         tz=ZoneInfo(settings.timezone),
         settings=settings,
+        admins=frozenset(settings.admin_ids),
         inflight=inflight,
         i18n=i18n,
     )

@@ -12,7 +12,6 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
-from bot.settings import Settings
 from handlers.formview import today
 from handlers.progress import chosen_unit, may_see
 from reports.charts import progress_png
@@ -23,14 +22,14 @@ from storage.progress import confirmed_per_week, progress_for
 MAX_BARS = 15
 
 
-async def chart(message: Message, command: CommandObject, db: Database, member: Member | None, settings: Settings,
+async def chart(message: Message, command: CommandObject, db: Database, member: Member | None, admins: frozenset[int],
                 tz: ZoneInfo) -> None:  # fmt: skip
     unit_id = await chosen_unit(db, member, command.args)
     user_id = message.from_user.id if message.from_user else 0
     if unit_id is None:
         await message.answer(_("Send /chart followed by a unit code, e.g. /chart LS."))
         return
-    if not await may_see(db, settings, member, user_id, unit_id):
+    if not await may_see(db, admins, member, user_id, unit_id):
         await message.answer(
             _("You can only see the figures of the units you are an officer of, and those below them.")
         )

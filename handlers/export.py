@@ -12,7 +12,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from forms.engine import Form
 from handlers.drafts import STATUS
 from handlers.progress import chosen_unit, may_see
@@ -36,14 +35,14 @@ def _local(moment: object, tz: ZoneInfo) -> object:
     return moment
 
 
-async def export(message: Message, command: CommandObject, db: Database, member: Member | None, settings: Settings,
+async def export(message: Message, command: CommandObject, db: Database, member: Member | None, admins: frozenset[int],
                  form: Form, tz: ZoneInfo) -> None:  # fmt: skip
     unit_id = await chosen_unit(db, member, command.args)
     user_id = message.from_user.id if message.from_user else 0
     if unit_id is None:
         await message.answer(_("Send /export followed by a unit code, e.g. /export LS."))
         return
-    if not await may_see(db, settings, member, user_id, unit_id):
+    if not await may_see(db, admins, member, user_id, unit_id):
         await message.answer(
             _("You can only see the figures of the units you are an officer of, and those below them.")
         )

@@ -12,7 +12,6 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from storage.db import Database
 from storage.groups import bind, group_of_chat, migrate_chat, unbind
 from storage.models import Member, Unit
@@ -21,17 +20,15 @@ from storage.roles import OFFICER, roles_over
 from storage.units import get_unit, unit_by_code
 
 
-async def may_manage(db: Database, settings: Settings, member: Member | None, user_id: int, unit: Unit) -> bool:
+async def may_manage(db: Database, admins: frozenset[int], member: Member | None, user_id: int, unit: Unit) -> bool:
     """Bot admins, and officers of the unit or of a unit above it."""
-    return user_id in settings.admin_ids or (
-        member is not None and OFFICER in await roles_over(db, member.id, unit.id or 0)
-    )
+    return user_id in admins or (member is not None and OFFICER in await roles_over(db, member.id, unit.id or 0))
 
 
-async def manager_or_refuse(message: Message, db: Database, settings: Settings, member: Member | None,
+async def manager_or_refuse(message: Message, db: Database, admins: frozenset[int], member: Member | None,
                             unit: Unit) -> bool:  # fmt: skip
     """True when the sender may manage the unit's group; otherwise they are told why not."""
-    if await may_manage(db, settings, member, message.from_user.id if message.from_user else 0, unit):
+    if await may_manage(db, admins, member, message.from_user.id if message.from_user else 0, unit):
         return True
     await message.reply(
         _("Only an officer of {unit} or of a unit above it can do this.").format(unit=escape(unit.name))
@@ -45,14 +42,14 @@ async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
 
 
 async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
-                     settings: Settings, i18n: I18n) -> None:  # fmt: skip
+                     admins: frozenset[int], i18n: I18n) -> None:  # fmt: skip
     args = (command.args or "").split()
     user_id = message.from_user.id if message.from_user else 0
     unit = await unit_by_code(db, args[0]) if args else None
     if unit is None:
         await message.reply(_("Send /bind followed by the unit code, e.g. /bind LS-NUOC."))
         return
-    if not await manager_or_refuse(message, db, settings, member, unit):
+    if not await manager_or_refuse(message, db, admins, member, unit):
         return
     if not await is_group_admin(bot, message.chat.id, user_id):
         await message.reply(_("Only an administrator of this group can bind it."))
@@ -70,13 +67,13 @@ async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Dat
                             .format(unit=escape(unit.name)))  # fmt: skip
 
 
-async def unbind_group(message: Message, bot: Bot, db: Database, member: Member | None, settings: Settings) -> None:
+async def unbind_group(message: Message, bot: Bot, db: Database, member: Member | None, admins: frozenset[int]) -> None:
     group = await group_of_chat(db, message.chat.id)
     unit = await get_unit(db, group.unit_id) if group else None
     user_id = message.from_user.id if message.from_user else 0
     if group is None or unit is None:
         await message.reply(_("This group is not bound to any unit."))
-    elif not await may_manage(db, settings, member, user_id, unit) or not await is_group_admin(
+    elif not await may_manage(db, admins, member, user_id, unit) or not await is_group_admin(
         bot, message.chat.id, user_id
     ):
         await message.reply(

@@ -13,7 +13,6 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
-from bot.settings import Settings
 from forms.errors import N_
 from storage.db import Database
 from storage.models import Member
@@ -31,13 +30,13 @@ SHOWN = {
 
 
 async def show_history(message: Message, command: CommandObject, db: Database, member: Member | None,
-                       settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
+                       admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
     item = await by_number(db, command.args) if command.args else None
     if item is None or item.id is None:
         await message.reply(_("Send /history followed by a number, e.g. /history SK-000123."))
         return
     user_id = message.from_user.id if message.from_user else 0
-    if not (user_id in settings.admin_ids or (member is not None and (
+    if not (user_id in admins or (member is not None and (
             member.id == item.author_id or await may_review(db, member.id, item.unit_id)))):  # fmt: skip
         await message.reply(_("You can see the history of your own initiatives, or of your unit's if you review them."))
         return

@@ -13,7 +13,6 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date
 
-from bot.settings import Settings
 from handlers.callbacks import InviteCb
 from handlers.keyboards import button, markup
 from handlers.progress import chosen_unit, may_see
@@ -30,7 +29,7 @@ async def link(bot: Bot, invite: Invite) -> str:
 
 
 async def invite(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
-                 settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
+                 admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
     words = (command.args or "").split()
     days = int(words.pop()) if words and words[-1].isdigit() else None
     unit_id = await chosen_unit(db, member, words[0] if words else None)
@@ -39,7 +38,7 @@ async def invite(message: Message, command: CommandObject, bot: Bot, db: Databas
         await message.answer(_("Send /invite followed by a unit code and, if it should expire, a number of days, "
                                "e.g. /invite LS-NUOC 30."))  # fmt: skip
         return
-    if not await may_see(db, settings, member, user_id, unit_id):
+    if not await may_see(db, admins, member, user_id, unit_id):
         await message.answer(
             _("You can only see the figures of the units you are an officer of, and those below them.")
         )
@@ -71,10 +70,10 @@ async def invites(message: Message, bot: Bot, db: Database, member: Member | Non
 
 
 async def revoke(query: CallbackQuery, callback_data: InviteCb, db: Database, member: Member | None,
-                 settings: Settings) -> None:  # fmt: skip
+                 admins: frozenset[int]) -> None:  # fmt: skip
     async with db.session() as session:
         item = await session.get(Invite, callback_data.invite)
-    if item is None or not await may_see(db, settings, member, query.from_user.id, item.unit_id):
+    if item is None or not await may_see(db, admins, member, query.from_user.id, item.unit_id):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     done = await revoke_invite(db, item.id or 0, member.id if member else None)

@@ -12,7 +12,6 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from bot.settings import Settings
 from handlers.callbacks import ProgressCb
 from handlers.formview import today
 from handlers.keyboards import button, markup
@@ -86,8 +85,8 @@ def pages(report: Report, page: int) -> InlineKeyboardMarkup | None:
     return markup([row])
 
 
-async def may_see(db: Database, settings: Settings, member: Member | None, user_id: int, unit_id: int) -> bool:
-    return user_id in settings.admin_ids or (member is not None and OFFICER in await roles_over(db, member.id, unit_id))
+async def may_see(db: Database, admins: frozenset[int], member: Member | None, user_id: int, unit_id: int) -> bool:
+    return user_id in admins or (member is not None and OFFICER in await roles_over(db, member.id, unit_id))
 
 
 async def chosen_unit(db: Database, member: Member | None, code: str | None) -> int | None:
@@ -100,13 +99,13 @@ async def chosen_unit(db: Database, member: Member | None, code: str | None) -> 
 
 
 async def progress(message: Message, command: CommandObject, db: Database, member: Member | None,
-                   settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
+                   admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
     user_id = message.from_user.id if message.from_user else 0
     unit_id = await chosen_unit(db, member, command.args)
     if unit_id is None:
         await message.answer(_("Send /progress followed by a unit code, e.g. /progress LS."))
         return
-    if not await may_see(db, settings, member, user_id, unit_id):
+    if not await may_see(db, admins, member, user_id, unit_id):
         await message.answer(
             _("You can only see the figures of the units you are an officer of, and those below them.")
         )
@@ -117,8 +116,8 @@ async def progress(message: Message, command: CommandObject, db: Database, membe
 
 
 async def turn(query: CallbackQuery, callback_data: ProgressCb, db: Database, member: Member | None,
-               settings: Settings, tz: ZoneInfo) -> None:  # fmt: skip
-    if not isinstance(query.message, Message) or not await may_see(db, settings, member, query.from_user.id,
+               admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
+    if not isinstance(query.message, Message) or not await may_see(db, admins, member, query.from_user.id,
                                                                     callback_data.unit):  # fmt: skip
         await query.answer(_("This button is out of date."), show_alert=True)
         return

@@ -13,7 +13,6 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.groups import manager_or_refuse
 from storage.db import Database
 from storage.groups import due_for_reminder, group_of_chat, mark_unreachable, set_reminder
@@ -23,13 +22,13 @@ from storage.units import get_unit
 
 
 async def remind(message: Message, command: CommandObject, db: Database, member: Member | None,
-                 settings: Settings) -> None:  # fmt: skip
+                 admins: frozenset[int]) -> None:  # fmt: skip
     group = await group_of_chat(db, message.chat.id)
     unit = await get_unit(db, group.unit_id) if group else None
     if group is None or unit is None:
         await message.reply(_("This group is not bound to any unit."))
         return
-    if not await manager_or_refuse(message, db, settings, member, unit):
+    if not await manager_or_refuse(message, db, admins, member, unit):
         return
     words = (command.args or "").split()
     by_id = member.id if member else None

@@ -16,7 +16,6 @@ from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
-from bot.settings import Settings
 from forms.engine import Form
 from forms.render import full_text_chunks
 from handlers.callbacks import ReviewAction, ReviewCb
@@ -35,8 +34,10 @@ class Reviewing(StatesGroup):
     reason = State()  # FSM data: {"iid", "decision", "card"}
 
 
-async def allowed(db: Database, settings: Settings, member: Member | None, user_id: int, unit_id: int | None) -> bool:
-    return user_id in settings.admin_ids or (member is not None and await may_review(db, member.id, unit_id))
+async def allowed(
+    db: Database, admins: frozenset[int], member: Member | None, user_id: int, unit_id: int | None
+) -> bool:
+    return user_id in admins or (member is not None and await may_review(db, member.id, unit_id))
 
 
 async def refresh(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, chat_id: int, message_id: int,
@@ -57,14 +58,15 @@ async def refresh(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, 
 
 
 async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext, bot: Bot, db: Database,
-                member: Member | None, settings: Settings, i18n: I18n, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
+                member: Member | None, admins: frozenset[int], i18n: I18n, form: Form,
+                tz: ZoneInfo) -> None:  # fmt: skip
     message, iid = query.message, callback_data.initiative
     review = await load(db, iid)
     if (not isinstance(message, Message) or review is None
             or not any(c.chat_id == message.chat.id for c in await cards(db, iid))):  # fmt: skip
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    if not await allowed(db, settings, member, query.from_user.id, review.initiative.unit_id):
+    if not await allowed(db, admins, member, query.from_user.id, review.initiative.unit_id):
         await query.answer(_("Only the support team of this unit can do this."), show_alert=True)
         return
     action = callback_data.action
@@ -106,12 +108,12 @@ async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, dec
 
 
 async def reason(message: Message, state: FSMContext, bot: Bot, db: Database, member: Member | None,
-                 settings: Settings, i18n: I18n, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
+                 admins: frozenset[int], i18n: I18n, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
     data = await state.get_data()
     await state.clear()
     review = await load(db, int(data["iid"]))
     user_id = message.from_user.id if message.from_user else 0
-    if review is None or member is None or not await allowed(db, settings, member, user_id, review.initiative.unit_id):
+    if review is None or member is None or not await allowed(db, admins, member, user_id, review.initiative.unit_id):
         return
     text = (message.text or "").strip()[:1000]
     if not await decide(db, review.initiative.id or 0, member.id or 0, Decision(data["decision"]), text):

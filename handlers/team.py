@@ -10,7 +10,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
 from handlers.callbacks import TeamCb
 from handlers.groups import manager_or_refuse, may_manage
 from handlers.keyboards import button, grid, markup
@@ -28,7 +27,7 @@ async def bound_unit(db: Database, chat_id: int) -> Unit | None:
 
 
 async def team(message: Message, command: CommandObject, db: Database, member: Member | None,
-               settings: Settings) -> None:  # fmt: skip
+               admins: frozenset[int]) -> None:  # fmt: skip
     unit = await bound_unit(db, message.chat.id)
     if unit is None:
         await message.reply(
@@ -46,7 +45,7 @@ async def team(message: Message, command: CommandObject, db: Database, member: M
     if words[0] not in ("add", "remove"):
         await message.reply(_("Send /team to see the team, or /team add and /team remove to change it."))
         return
-    if not await manager_or_refuse(message, db, settings, member, unit):
+    if not await manager_or_refuse(message, db, admins, member, unit):
         return
     target = await pick_member(db, message, words[1:])
     if target is None and words[0] == "add" and len(words) == 1:
@@ -95,14 +94,14 @@ async def offer_members(message: Message, db: Database, unit: Unit) -> None:
 
 
 async def picked(query: CallbackQuery, callback_data: TeamCb, db: Database, member: Member | None,
-                 settings: Settings) -> None:  # fmt: skip
+                 admins: frozenset[int]) -> None:  # fmt: skip
     message = query.message
     unit = await bound_unit(db, message.chat.id) if isinstance(message, Message) else None
     target = await member_by_id(db, callback_data.member)
     if not isinstance(message, Message) or unit is None or target is None or target.unit_id != unit.id:
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    if not await may_manage(db, settings, member, query.from_user.id, unit):
+    if not await may_manage(db, admins, member, query.from_user.id, unit):
         await query.answer(_("Only an officer of {unit} or of a unit above it can do this.").format(unit=unit.name),
                            show_alert=True)  # fmt: skip
         return

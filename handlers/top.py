@@ -11,7 +11,6 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_currency
 
-from bot.settings import Settings
 from handlers.progress import chosen_unit, may_see
 from storage.db import Database
 from storage.models import Member
@@ -22,7 +21,7 @@ MEDALS = ("🥇", "🥈", "🥉")
 
 
 async def top(message: Message, command: CommandObject, db: Database, member: Member | None,
-              settings: Settings) -> None:  # fmt: skip
+              admins: frozenset[int]) -> None:  # fmt: skip
     words = (command.args or "").split()
     unit_id = await chosen_unit(db, member, words[0] if words else None)
     phase = words[1].upper() if len(words) > 1 else None
@@ -30,7 +29,7 @@ async def top(message: Message, command: CommandObject, db: Database, member: Me
     if unit_id is None:
         await message.answer(_("Send /top followed by a unit code and, if you like, a phase code, e.g. /top LS GD1."))
         return
-    if not await may_see(db, settings, member, user_id, unit_id):
+    if not await may_see(db, admins, member, user_id, unit_id):
         await message.answer(
             _("You can only see the figures of the units you are an officer of, and those below them.")
         )
