@@ -30,22 +30,22 @@ def routers() -> list[Router]:
 
     modules = (
         errors,
-        export,
-        drafting,
+        drafting,  # the form's answers and buttons: most of the traffic, matched first
         navigation,
-        review,
+        review,  # group chats from here on
         groups,
         team,
-        top,
         reminders,
+        help,  # private commands
+        start,
+        profile,
         history,
         progress,
         chart,
+        export,
+        top,
         invites,
         digest,
-        help,
-        start,
-        profile,
-        drafts,
+        drafts,  # last: it also answers unknown commands and stale buttons
     )
     return [module.create_router() for module in modules]

@@ -25,7 +25,7 @@ from storage.db import Database
 from storage.groups import mark_unreachable, route
 from storage.models import Member, ReviewGroup
 from storage.review import Decision, Review, load, record_card
-from storage.roles import OFFICER, ancestors, holders
+from storage.roles import officers_above
 
 log = logging.getLogger(__name__)
 SOLUTION_PREVIEW = 400
@@ -82,15 +82,15 @@ def card_keyboard(initiative_id: int, is_open: bool) -> InlineKeyboardMarkup:
     )
 
 
-async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo,
-                    initiative_id: int) -> ReviewGroup | None:  # fmt: skip
+async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, initiative_id: int,
+                    unit_id: int | None, number: str) -> ReviewGroup | None:  # fmt: skip
     """Post the card to the nearest support group; None when there is none or it cannot be reached."""
+    group = await route(db, unit_id)
+    if group is None or not group.reachable:  # nobody to review it here: the officers hear of it
+        await tell_officers(bot, db, i18n, number, unit_id, group)
+        return None
     review = await load(db, initiative_id)
     assert review is not None
-    group = await route(db, review.initiative.unit_id)
-    if group is None or not group.reachable:
-        await tell_officers(bot, db, i18n, review, group)
-        return None
     with i18n.use_locale(group.language):
         text = card_text(review, form, group.language, tz)
         keyboard = card_keyboard(initiative_id, True)
@@ -99,22 +99,22 @@ async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo
     except (TelegramForbiddenError, TelegramBadRequest) as exc:
         log.warning("support group %s of unit %s cannot be reached: %s", group.chat_id, group.unit_id, exc)
         await mark_unreachable(db, group.chat_id)
-        await tell_officers(bot, db, i18n, review, group)
+        await tell_officers(bot, db, i18n, number, unit_id, group)
         return None
     await record_card(db, initiative_id=initiative_id, chat_id=group.chat_id, message_id=sent.message_id,
                       round_=review.initiative.review_round)  # fmt: skip
     return group
 
 
-async def tell_officers(bot: Bot, db: Database, i18n: I18n, review: Review, group: ReviewGroup | None) -> None:
-    officers = await holders(db, await ancestors(db, review.initiative.unit_id or 0), OFFICER)
-    for officer in officers:
+async def tell_officers(bot: Bot, db: Database, i18n: I18n, number: str, unit_id: int | None,
+                        group: ReviewGroup | None) -> None:  # fmt: skip
+    for officer in await officers_above(db, unit_id or 0):
         with i18n.use_locale(officer.language):
             text = (
                 _("{number} waits for review, but its unit has no support group.")
                 if group is None
                 else _("{number} waits for review, but the support group cannot be reached (was the bot removed?).")
-            ).format(number=review.initiative.number)
+            ).format(number=number)
         await send_private(bot, officer, text)
 
 

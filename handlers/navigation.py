@@ -106,7 +106,7 @@ async def submit_draft(
         return
     await state.clear()
     assert message.bot is not None
-    group = await post_card(message.bot, db, get_i18n(), form, tz, result.initiative_id)
+    group = await post_card(message.bot, db, get_i18n(), form, tz, result.initiative_id, result.unit_id, result.number)
     text = _(
         "Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
         "I will tell you the result. Send /my to follow it."

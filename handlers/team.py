@@ -18,7 +18,7 @@ from storage.groups import group_of_chat
 from storage.members import get_member, member_by_id, member_by_username, members_of_unit
 from storage.models import Member, Unit
 from storage.roles import OFFICER, SUPPORT, ancestors, grant, holders, revoke
-from storage.units import get_unit
+from storage.units import get_unit, unit_by_code
 
 
 async def bound_unit(db: Database, chat_id: int) -> Unit | None:
@@ -109,9 +109,29 @@ async def picked(query: CallbackQuery, callback_data: TeamCb, db: Database, memb
     await change_role(message, db, member, unit, target, SUPPORT, add=True)
 
 
+async def role(message: Message, command: CommandObject, db: Database, member: Member | None,
+               admins: frozenset[int]) -> None:  # fmt: skip
+    """/role add|remove officer|support @username UNIT-CODE, in a private chat, for any unit the sender manages."""
+    words = (command.args or "").split()
+    handle = next((w for w in words if w.startswith("@")), None)
+    rest = [w for w in words if not w.startswith("@")]
+    if len(rest) != 3 or rest[0] not in ("add", "remove") or rest[1] not in (OFFICER, SUPPORT) or handle is None:
+        await message.answer(_("Send /role add or /role remove, then officer or support, the person's @username and "
+                               "the unit code, e.g. /role add officer @hoa_ldld LS."))  # fmt: skip
+        return
+    unit = await unit_by_code(db, rest[2])
+    target = await member_by_username(db, handle[1:])
+    if unit is None or target is None:
+        await message.answer(_("Reply to the person's message, or write their @username. They must have registered "
+                               "with the bot first (/start in a private chat)."))  # fmt: skip
+        return
+    if await manager_or_refuse(message, db, admins, member, unit):
+        await change_role(message, db, member, unit, target, rest[1], add=rest[0] == "add")
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
-    router.message.filter(F.chat.type.in_({"group", "supergroup"}))
-    router.message.register(team, Command("team"))
+    router.message.register(team, Command("team"), F.chat.type.in_({"group", "supergroup"}))
+    router.message.register(role, Command("role"), F.chat.type == "private")
     router.callback_query.register(picked, TeamCb.filter())
     return router

@@ -61,13 +61,10 @@ async def route(db: Database, unit_id: int | None) -> ReviewGroup | None:
     """The support group of the unit, or of the nearest unit above it that has one."""
     if unit_id is None:
         return None
-    sql = text(_ANCESTORS + "SELECT g.id FROM review_group g JOIN up ON g.unit_id = up.id ORDER BY up.depth LIMIT 1")
+    sql = text(_ANCESTORS + "SELECT g.* FROM review_group g JOIN up ON g.unit_id = up.id ORDER BY up.depth LIMIT 1")
     async with db.read_engine.connect() as conn:
-        group_id = (await conn.execute(sql, {"unit": unit_id})).scalar()
-    if group_id is None:
-        return None
-    async with db.session() as session:
-        return await session.get(ReviewGroup, group_id)
+        row = (await conn.execute(sql, {"unit": unit_id})).mappings().first()
+    return None if row is None else ReviewGroup.model_validate(dict(row))
 
 
 async def mark_unreachable(db: Database, chat_id: int) -> None:

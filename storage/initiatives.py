@@ -123,6 +123,7 @@ async def save_form(
 class Submitted:
     number: str
     initiative_id: int
+    unit_id: int | None
     round: int
     changed: tuple[str, ...] = ()  # the fields that differ from the previous submission
 
@@ -145,9 +146,11 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
     if form.missing(answers):
         raise ValueError("the draft is incomplete")
     now, number = utcnow(), draft.number or number_for(draft.id)
-    async with db.read_engine.connect() as conn:
-        row = (await conn.execute(_PREVIOUS, {"id": draft.id})).one()
-    previous, round_ = json.loads(row[0]) if row[0] else None, row[1] + 1
+    previous, round_ = None, 1
+    if draft.number is not None:  # a resubmission: compare with what the team saw last time
+        async with db.read_engine.connect() as conn:
+            row = (await conn.execute(_PREVIOUS, {"id": draft.id})).one()
+        previous, round_ = json.loads(row[0]) if row[0] else None, row[1] + 1
     keys = {**answers, **(previous or {})}
     changed = () if previous is None else tuple(k for k in keys if answers.get(k) != previous.get(k))
     iid = {"iid": draft.id}
@@ -214,7 +217,7 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
     stmts.append(event_stmt("initiative.submitted", detail, member_id=member.id, initiative_id=draft.id))
     result = await db.write_all(stmts)
     db.cache.drop(("draft", draft.id))
-    return Submitted(number, draft.id, round_, changed) if result.applied else None
+    return Submitted(number, draft.id, member.unit_id, round_, changed) if result.applied else None
 
 
 async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:

@@ -89,3 +89,11 @@ async def officer_units(db: Database, member_id: int | None) -> list[int]:
     )
     async with db.read_engine.connect() as conn:
         return [row[0] for row in await conn.execute(sql, {"m": member_id})]
+
+
+async def officers_above(db: Database, unit_id: int) -> list[Member]:
+    """Officers of the unit and of every unit above it, in one query."""
+    sql = text(_ANCESTORS + "SELECT DISTINCT m.* FROM member m JOIN role r ON r.member_id = m.id "
+               "JOIN up ON up.id = r.unit_id WHERE r.role = 'officer'")  # fmt: skip
+    async with db.read_engine.connect() as conn:
+        return [Member.model_validate(dict(row)) for row in (await conn.execute(sql, {"unit": unit_id})).mappings()]

@@ -318,3 +318,20 @@ async def test_take_return_and_confirm_in_an_english_group(app: App) -> None:
     await second.click("Confirm", message=new_card, expect=0)
     assert "Confirmed by Phạm Tổ viên 2" in app.fake.messages[GROUP["id"]][new_card.message_id].text
     assert "is confirmed" in crew.worker.last.text
+
+
+async def test_officers_grant_roles_privately_for_their_subtree(app: App) -> None:
+    crew = await team(app, bind=False, supports=0)
+    newcomer = app.user(first_name="Mai", last_name="Đỗ Thị", username="mai_nuoc")
+    await register(newcomer)
+    replies = await crew.officer.send("/role add officer @mai_nuoc LS-NUOC")
+    assert "Đỗ Thị Mai đã là cán bộ công đoàn của đơn vị" in replies[-1].text
+    replies = await newcomer.send("/role add support @an_nuoc LS")  # an officer below may not grant above
+    assert "Chỉ cán bộ công đoàn" in replies[-1].text
+    replies = await newcomer.send("/role add support @an_nuoc LS-NUOC")
+    assert "Nguyễn Văn An đã vào Tổ hỗ trợ sáng kiến" in replies[-1].text
+    replies = await crew.officer.send("/role add boss @mai_nuoc LS")
+    assert "/role add officer @hoa_ldld LS" in replies[-1].text
+    async with app.db.session() as s:
+        grants = (await s.exec(select(Event).where(Event.kind == "role.granted"))).all()
+    assert len(grants) >= 3  # every grant is in the event log
