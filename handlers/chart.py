@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_decimal
 
 from handlers.formview import today
-from handlers.progress import chosen_unit, may_see
+from handlers.progress import officer_unit
 from reports.charts import progress_png
 from storage.db import Database
 from storage.models import Member
@@ -24,15 +24,10 @@ MAX_BARS = 15
 
 async def chart(message: Message, command: CommandObject, db: Database, member: Member | None, admins: frozenset[int],
                 tz: ZoneInfo) -> None:  # fmt: skip
-    unit_id = await chosen_unit(db, member, command.args)
-    user_id = message.from_user.id if message.from_user else 0
+    unit_id = await officer_unit(
+        message, db, member, admins, command.args, _("Send /chart followed by a unit code, e.g. /chart LS.")
+    )
     if unit_id is None:
-        await message.answer(_("Send /chart followed by a unit code, e.g. /chart LS."))
-        return
-    if not await may_see(db, admins, member, user_id, unit_id):
-        await message.answer(
-            _("You can only see the figures of the units you are an officer of, and those below them.")
-        )
         return
     report = await progress_for(db, unit_id, today(tz))
     assert report is not None

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
 from handlers.drafts import STATUS
-from handlers.progress import chosen_unit, may_see
+from handlers.progress import officer_unit
 from reports.xlsx import workbook
 from storage.db import Database
 from storage.models import Member
@@ -37,15 +37,10 @@ def _local(moment: object, tz: ZoneInfo) -> object:
 
 async def export(message: Message, command: CommandObject, db: Database, member: Member | None, admins: frozenset[int],
                  form: Form, tz: ZoneInfo) -> None:  # fmt: skip
-    unit_id = await chosen_unit(db, member, command.args)
-    user_id = message.from_user.id if message.from_user else 0
+    unit_id = await officer_unit(
+        message, db, member, admins, command.args, _("Send /export followed by a unit code, e.g. /export LS.")
+    )
     if unit_id is None:
-        await message.answer(_("Send /export followed by a unit code, e.g. /export LS."))
-        return
-    if not await may_see(db, admins, member, user_id, unit_id):
-        await message.answer(
-            _("You can only see the figures of the units you are an officer of, and those below them.")
-        )
         return
     unit = await get_unit(db, unit_id)
     assert unit is not None

@@ -15,7 +15,7 @@ from babel.dates import format_date
 
 from handlers.callbacks import InviteCb
 from handlers.keyboards import button, markup
-from handlers.progress import chosen_unit, may_see
+from handlers.progress import may_see, officer_unit
 from reports.qr import qr_png
 from storage.db import Database
 from storage.invites import active_invites, create_invite, revoke_invite
@@ -32,16 +32,11 @@ async def invite(message: Message, command: CommandObject, bot: Bot, db: Databas
                  admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
     words = (command.args or "").split()
     days = int(words.pop()) if words and words[-1].isdigit() else None
-    unit_id = await chosen_unit(db, member, words[0] if words else None)
-    user_id = message.from_user.id if message.from_user else 0
+    usage = _(
+        "Send /invite followed by a unit code and, if it should expire, a number of days, e.g. /invite LS-NUOC 30."
+    )
+    unit_id = await officer_unit(message, db, member, admins, words[0] if words else None, usage)
     if unit_id is None:
-        await message.answer(_("Send /invite followed by a unit code and, if it should expire, a number of days, "
-                               "e.g. /invite LS-NUOC 30."))  # fmt: skip
-        return
-    if not await may_see(db, admins, member, user_id, unit_id):
-        await message.answer(
-            _("You can only see the figures of the units you are an officer of, and those below them.")
-        )
         return
     unit = await get_unit(db, unit_id)
     assert unit is not None

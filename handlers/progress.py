@@ -98,17 +98,26 @@ async def chosen_unit(db: Database, member: Member | None, code: str | None) -> 
     return own[0] if own else None
 
 
-async def progress(message: Message, command: CommandObject, db: Database, member: Member | None,
-                   admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
-    user_id = message.from_user.id if message.from_user else 0
-    unit_id = await chosen_unit(db, member, command.args)
+async def officer_unit(message: Message, db: Database, member: Member | None, admins: frozenset[int],
+                       code: str | None, usage: str) -> int | None:  # fmt: skip
+    """The unit an officer's command is about, once it is known they may see it; otherwise they are told why."""
+    unit_id = await chosen_unit(db, member, code)
     if unit_id is None:
-        await message.answer(_("Send /progress followed by a unit code, e.g. /progress LS."))
-        return
-    if not await may_see(db, admins, member, user_id, unit_id):
+        await message.answer(usage)
+        return None
+    if not await may_see(db, admins, member, message.from_user.id if message.from_user else 0, unit_id):
         await message.answer(
             _("You can only see the figures of the units you are an officer of, and those below them.")
         )
+        return None
+    return unit_id
+
+
+async def progress(message: Message, command: CommandObject, db: Database, member: Member | None,
+                   admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
+    usage = _("Send /progress followed by a unit code, e.g. /progress LS.")
+    unit_id = await officer_unit(message, db, member, admins, command.args, usage)
+    if unit_id is None:
         return
     report = await progress_for(db, unit_id, today(tz))
     assert report is not None

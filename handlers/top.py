@@ -11,7 +11,7 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_currency
 
-from handlers.progress import chosen_unit, may_see
+from handlers.progress import officer_unit
 from storage.db import Database
 from storage.models import Member
 from storage.progress import child_lines, top_authors
@@ -23,16 +23,10 @@ MEDALS = ("🥇", "🥈", "🥉")
 async def top(message: Message, command: CommandObject, db: Database, member: Member | None,
               admins: frozenset[int]) -> None:  # fmt: skip
     words = (command.args or "").split()
-    unit_id = await chosen_unit(db, member, words[0] if words else None)
     phase = words[1].upper() if len(words) > 1 else None
-    user_id = message.from_user.id if message.from_user else 0
+    usage = _("Send /top followed by a unit code and, if you like, a phase code, e.g. /top LS GD1.")
+    unit_id = await officer_unit(message, db, member, admins, words[0] if words else None, usage)
     if unit_id is None:
-        await message.answer(_("Send /top followed by a unit code and, if you like, a phase code, e.g. /top LS GD1."))
-        return
-    if not await may_see(db, admins, member, user_id, unit_id):
-        await message.answer(
-            _("You can only see the figures of the units you are an officer of, and those below them.")
-        )
         return
     unit, locale = await get_unit(db, unit_id), get_i18n().current_locale
     assert unit is not None
