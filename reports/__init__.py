@@ -1,1 +1,2 @@
-"""Reports for officers: spreadsheets (and, later, charts). Plain data in, bytes out; no Telegram, no SQL."""
+"""Reports for officers: the XLSX workbook, the progress chart and the invite QR code. Plain data in, bytes out;
+no Telegram, no SQL."""
