@@ -1,4 +1,4 @@
-"""Support groups: /bind and /unbind a unit, the team (/team, /team add, /team remove), /queue, migration."""
+"""Support groups: /bind and /unbind a unit, /queue, and following a group that becomes a supergroup."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ async def submit_draft(
     if form.missing(current.answers):
         await show(message, form, draft, current, "⚠️ " + _("Some required parts are still missing."))
         return
-    result = await submit(db, draft, member, form)
+    result = await submit(db, draft, member, form, today(tz))  # the phase is by Vietnam's date, not UTC's
     if result is None:
         await message.answer(_("This draft was already submitted."))
         return

@@ -333,3 +333,29 @@ async def test_long_tables_are_paged(app: App, tmp_path: Path) -> None:
     await admin_free.click("▶️", message=second, expect=0)
     third = app.fake.messages[admin_free.id][first.message_id]
     assert third.button_texts() == ["◀️", "3/3"] and third.text.count("Công đoàn cơ sở số") == 3
+
+
+async def test_a_submission_counts_toward_the_phase_of_its_local_day(app: App, tmp_path: Path) -> None:
+    from forms.engine import PREVIEW, Form, FormState
+    from forms.template import build_fields
+    from storage.initiatives import create_draft, get_draft, save_form, submit
+    from storage.members import register as register_member
+
+    await load_tree(app, tmp_path)
+    async with app.db.engine.connect() as conn:
+        unit = (await conn.execute(text("SELECT id FROM unit WHERE code = 'LS-NUOC'"))).scalar()
+    member = await register_member(app.db, tg_user_id=4242_0, full_name="A", language="vi", unit_id=unit, phone=None)
+    form = Form(build_fields())
+    answers = {"title": "Tên sáng kiến", "solution_type": "technical", "field": "other", "before": "x" * 20,
+               "solution": "y" * 30, "applied_where": "Trạm 2", "applied_since": "2022-01-01",
+               "benefit_money": {"amount": 1, "period": "year", "approx": False}}  # fmt: skip
+    phases = []
+    for day in (date(2022, 1, 7), date(2022, 1, 8)):  # the day before the programme, and its first day
+        draft = await create_draft(app.db, member, form.start())
+        await save_form(app.db, draft, FormState(answers, PREVIEW), actor_id=member.id, kind="t", detail={})
+        submitted = await submit(app.db, await get_draft(app.db, draft.id), member, form, day)  # type: ignore[arg-type]
+        assert submitted is not None
+        async with app.db.engine.connect() as conn:
+            sql = "SELECT p.code FROM initiative i LEFT JOIN phase p ON p.id = i.phase_id WHERE i.id = :id"
+            phases.append((await conn.execute(text(sql), {"id": draft.id})).scalar())
+    assert phases == [None, "GD1"]
