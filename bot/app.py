@@ -13,18 +13,22 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.commands import set_commands
 from bot.i18n import LocaleMiddleware, create_i18n
-from bot.middlewares import InFlight, MemberMiddleware
+from bot.isolation import WatchdogRedisEventIsolation
+from bot.middlewares import HandledUpdates, InFlight, MemberMiddleware
+from bot.outbox import Sender
 from bot.pacing import GroupPacing
 from bot.settings import Settings
 from forms.engine import Form
 from forms.template import DEFAULT_FIELDS_OF_WORK, Choice, build_fields
 from handlers import routers
+from handlers.delivery import Delivery
 from storage.db import Database
 from storage.fsm import SqlStorage
+from storage.outbox import release_claims
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -44,7 +48,7 @@ def create_storage(settings: Settings, db: Database) -> tuple[BaseStorage, BaseE
     """Redis when configured (several workers share state and per-user locks), else our database."""
     if settings.redis_url:
         storage = RedisStorage.from_url(settings.redis_url)
-        return storage, RedisEventIsolation(storage.redis)
+        return storage, WatchdogRedisEventIsolation(storage.redis)  # a killed worker's lock lapses in seconds
     return SqlStorage(db), SimpleEventIsolation()
 
 
@@ -67,9 +71,28 @@ def create_dispatcher(
         i18n=i18n,
     )
     dp.startup.register(partial(set_commands, i18n=i18n))
+    dp.startup.register(start_outbox)
     dp.shutdown.register(partial(inflight.drained, timeout=settings.shutdown_grace_s))
+    dp.shutdown.register(stop_outbox)
     dp.update.outer_middleware(inflight)
-    dp.update.outer_middleware(MemberMiddleware(db))
+    dp.update.outer_middleware(MemberMiddleware(db))  # its username refresh is harmless to repeat
+    dp.update.outer_middleware(HandledUpdates(db))
     LocaleMiddleware(i18n).setup(dp)
     dp.include_routers(*routers())
     return dp
+
+
+async def start_outbox(bot: Bot, router: Dispatcher) -> None:
+    """The sender of what handlers commit to send; it first delivers what a previous run left undelivered."""
+    db: Database = router["db"]
+    if db.is_sqlite:  # one process owns a SQLite database: claims left by a killed run are void
+        await release_claims(db)
+    sender = Sender(Delivery(bot, db, router["i18n"], router["form"], router["tz"]))
+    router["outbox"] = sender
+    sender.start()
+
+
+async def stop_outbox(router: Dispatcher) -> None:
+    sender = router.workflow_data.get("outbox")
+    if isinstance(sender, Sender):
+        await sender.stop()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 
 from forms.errors import N_
+
+log = logging.getLogger(__name__)
 
 COMMANDS = (
     ("new", N_("Write up a new initiative")),
@@ -25,8 +29,15 @@ COMMANDS = (
 
 
 async def set_commands(bot: Bot, i18n: I18n) -> None:
+    """Register the menu; it is a convenience, so a failure (a proxy's error page, a Bot API server without the
+    method) is a warning and the bot goes on."""
     scope = BotCommandScopeAllPrivateChats()
     for locale in i18n.available_locales:
         commands = [BotCommand(command=c, description=i18n.gettext(d, locale=locale)) for c, d in COMMANDS]
         language = None if locale == i18n.default_locale else locale
-        await bot.set_my_commands(commands, scope=scope, language_code=language)
+        try:
+            await bot.set_my_commands(commands, scope=scope, language_code=language)
+        except Exception as exc:
+            log.warning("could not register the command menu (%s: %s); the bot works without it",
+                        type(exc).__name__, exc)  # fmt: skip
+            return

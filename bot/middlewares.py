@@ -1,16 +1,22 @@
-"""Small middlewares: the current member as a handler argument, and a count of updates in flight."""
+"""Small middlewares: the current member as a handler argument, a count of updates in flight, and the
+handled-update record that gives every update exactly one effect."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram import BaseMiddleware, Bot
+from aiogram.dispatcher.event.bases import UNHANDLED
+from aiogram.types import TelegramObject, Update, User
 
 from storage.db import Database
+from storage.handled import AlreadyHandled, Handling, current
 from storage.members import get_member, update_member
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -26,6 +32,37 @@ class MemberMiddleware(BaseMiddleware):
             member = await update_member(self.db, member, username=user.username)  # so /team add @name finds them
         data["member"] = member
         return await handler(event, data)
+
+
+def update_key(bot: Bot, update: Update) -> str:
+    return f"tg:{bot.id}:{update.update_id}"
+
+
+class HandledUpdates(BaseMiddleware):
+    """Skips an update whose effect is already committed; records the others with their effect (see
+    ``storage.handled``), or after the handler when it wrote nothing."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Update)
+        key = update_key(data["bot"], event)
+        if await self.db.was_handled(key):
+            log.info("update %s was already handled; skipped", key)
+            return UNHANDLED
+        handling = Handling(key)
+        token = current.set(handling)
+        try:
+            result = await handler(event, data)
+        except AlreadyHandled:
+            log.info("update %s was handled meanwhile elsewhere; its second run changed nothing", key)
+            return UNHANDLED
+        finally:
+            current.reset(token)
+        if not handling.recorded:
+            await self.db.record_handled(key)
+        return result
 
 
 class InFlight(BaseMiddleware):

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+from contextlib import suppress
 from zoneinfo import ZoneInfo
 
+from aiogram import Bot, Dispatcher
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.app import create_bot, create_dispatcher
+from bot.polling import Poller
 from bot.settings import Settings
 from handlers.digest import send_weekly
 from handlers.reminders import send_reminders
 from storage.db import Database
+from storage.handled import prune_stmt
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -29,19 +35,50 @@ async def open_database(settings: Settings) -> Database:
     return db
 
 
+async def prune_handled(db: Database) -> None:
+    await db.write_unmarked(prune_stmt())
+
+
+def schedule(scheduler: AsyncIOScheduler, bot: Bot, db: Database, dp: Dispatcher, tz: ZoneInfo) -> None:
+    jobs = {"bot": bot, "db": db, "i18n": dp["i18n"], "tz": tz}
+    scheduler.add_job(send_reminders, CronTrigger(minute=0), kwargs=jobs)
+    scheduler.add_job(send_weekly, CronTrigger(day_of_week="mon", hour=8, minute=5), kwargs=jobs)
+    scheduler.add_job(prune_handled, CronTrigger(hour=3, minute=17), kwargs={"db": db})
+
+
+async def poll(dp: Dispatcher, bot: Bot, grace: float) -> None:
+    """Poll until SIGINT/SIGTERM, then let the updates in flight finish and confirm them."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    poller = Poller(dp, bot, allowed_updates=dp.resolve_used_update_types(), **dp.workflow_data)
+    me = await bot.me()
+    log.info("polling as @%s (id %s); an update is confirmed only after it is handled", me.username, me.id)
+    try:
+        await poller.run(stop)
+    finally:
+        log.info("stopping: finishing %d update(s) in flight", len(poller.running))
+        await poller.drain(grace)
+
+
 async def run_polling(settings: Settings) -> None:
     settings.token()  # fail fast, before touching the database
     db = await open_database(settings)
     bot = create_bot(settings)
-    scheduler = AsyncIOScheduler(timezone=ZoneInfo(settings.timezone))
+    tz = ZoneInfo(settings.timezone)
+    scheduler = AsyncIOScheduler(timezone=tz)
     try:
         dp = create_dispatcher(settings, db)
-        jobs = {"bot": bot, "db": db, "i18n": dp["i18n"], "tz": ZoneInfo(settings.timezone)}
-        scheduler.add_job(send_reminders, CronTrigger(minute=0), kwargs=jobs)
-        scheduler.add_job(send_weekly, CronTrigger(day_of_week="mon", hour=8, minute=5), kwargs=jobs)
+        schedule(scheduler, bot, db, dp, tz)
         scheduler.start()
         log.info("database %s ready; starting long polling", db.safe_url)
-        await dp.start_polling(bot, allowed_updates=dp.resolve_used_update_types(), handle_signals=True)
+        await dp.emit_startup(bot=bot, **dp.workflow_data)
+        try:
+            await poll(dp, bot, settings.shutdown_grace_s)
+        finally:
+            await dp.emit_shutdown(bot=bot, **dp.workflow_data)
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Bounded numbers: a forged button with a 64-byte number fails the filter (and is answered as out of date)
+# instead of reaching the database.
+Id = Annotated[int, Field(ge=0, lt=2**31)]
+Small = Annotated[int, Field(ge=-1, lt=10_000)]
 
 
 class Nav(StrEnum):
@@ -24,9 +31,9 @@ class FormCb(CallbackData, prefix="v1f"):
     """A button of the form; ``step`` is the field index it was shown for (-1 at the preview)."""
 
     action: Nav
-    draft: int
-    step: int
-    value: int = 0
+    draft: Id
+    step: Small
+    value: Small = 0
 
 
 def form_data(action: Nav, draft: int, step: int, value: int = 0) -> str:
@@ -43,15 +50,15 @@ class DraftAction(StrEnum):
 
 class DraftCb(CallbackData, prefix="v1d"):
     action: DraftAction
-    draft: int
+    draft: Id
 
 
 class LangCb(CallbackData, prefix="v1l"):
-    code: str
+    code: Annotated[str, Field(pattern="^(vi|en)$")]
 
 
 class UnitCb(CallbackData, prefix="v1u"):
-    unit: int
+    unit: Id
 
 
 class ProfileItem(StrEnum):
@@ -73,27 +80,29 @@ class ReviewAction(StrEnum):
     FULL = "f"
 
 
-class ReviewCb(CallbackData, prefix="v1r"):
-    """A button of a review card; every press is checked against the database."""
+class ReviewCb(CallbackData, prefix="v2r"):
+    """A button of a review card: it acts only on the card it was pressed on, in the round of review it was
+    shown for (a resubmission starts a new round with a new card); every press is checked against the database."""
 
     action: ReviewAction
-    initiative: int
+    initiative: Id
+    round: Small
 
 
 class TeamCb(CallbackData, prefix="v1t"):
     """Add a registered member of the group's unit to the support team (picked from a list)."""
 
-    member: int
+    member: Id
 
 
 class ProgressCb(CallbackData, prefix="v1g"):
     """A page of a unit's children in /progress."""
 
-    unit: int
-    page: int
+    unit: Id
+    page: Small
 
 
 class InviteCb(CallbackData, prefix="v1i"):
     """Revoke an invite link."""
 
-    invite: int
+    invite: Id

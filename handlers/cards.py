@@ -1,4 +1,4 @@
-"""The review card a support group sees, and the messages that follow a decision.
+"""The review card a support group sees, and the texts of the messages that follow a submission or a decision.
 
 Group messages use the group's language, private ones the member's."""
 
@@ -22,9 +22,8 @@ from forms.render import money_text, value_text
 from handlers.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
 from handlers.keyboards import button, markup
 from storage.db import Database
-from storage.groups import mark_unreachable, route
 from storage.models import Member, ReviewGroup
-from storage.review import Decision, Review, load, record_card
+from storage.review import Decision, Review
 from storage.roles import officers_above
 
 log = logging.getLogger(__name__)
@@ -66,9 +65,9 @@ def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
     return "\n".join(lines)
 
 
-def card_keyboard(initiative_id: int, is_open: bool) -> InlineKeyboardMarkup:
+def card_keyboard(initiative_id: int, round_: int, is_open: bool) -> InlineKeyboardMarkup:
     def b(text: str, action: ReviewAction) -> InlineKeyboardButton:
-        return button(text, ReviewCb(action=action, initiative=initiative_id))
+        return button(text, ReviewCb(action=action, initiative=initiative_id, round=round_))
 
     full = [b(_("📄 Full text"), ReviewAction.FULL)]
     if not is_open:
@@ -82,28 +81,14 @@ def card_keyboard(initiative_id: int, is_open: bool) -> InlineKeyboardMarkup:
     )
 
 
-async def post_card(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, initiative_id: int,
-                    unit_id: int | None, number: str) -> ReviewGroup | None:  # fmt: skip
-    """Post the card to the nearest support group; None when there is none or it cannot be reached."""
-    group = await route(db, unit_id)
-    if group is None or not group.reachable:  # nobody to review it here: the officers hear of it
-        await tell_officers(bot, db, i18n, number, unit_id, group)
-        return None
-    review = await load(db, initiative_id)
-    assert review is not None
-    with i18n.use_locale(group.language):
-        text = card_text(review, form, group.language, tz)
-        keyboard = card_keyboard(initiative_id, True)
-    try:
-        sent = await bot.send_message(group.chat_id, text, reply_markup=keyboard)
-    except (TelegramForbiddenError, TelegramBadRequest) as exc:
-        log.warning("support group %s of unit %s cannot be reached: %s", group.chat_id, group.unit_id, exc)
-        await mark_unreachable(db, group.chat_id)
-        await tell_officers(bot, db, i18n, number, unit_id, group)
-        return None
-    await record_card(db, initiative_id=initiative_id, chat_id=group.chat_id, message_id=sent.message_id,
-                      round_=review.initiative.review_round)  # fmt: skip
-    return group
+def submitted_text(number: str, has_group: bool) -> str:
+    text = _(
+        "Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
+        "I will tell you the result. Send /my to follow it."
+    ).format(number=escape(number))
+    if not has_group:
+        text += "\n\n" + _("Your unit has no support group yet, so it waits; the officers have been told.")
+    return text
 
 
 async def tell_officers(bot: Bot, db: Database, i18n: I18n, number: str, unit_id: int | None,
@@ -118,22 +103,25 @@ async def tell_officers(bot: Bot, db: Database, i18n: I18n, number: str, unit_id
         await send_private(bot, officer, text)
 
 
-async def notify_author(bot: Bot, i18n: I18n, review: Review) -> None:
+def notice_text(status: str, number: str, title: str, reason: str | None) -> tuple[str, bool]:
+    """The author's notice of a decision, and whether it carries the "edit and resubmit" button."""
+    if status == Decision.CONFIRM.value:
+        text = _("Your initiative {number} “{title}” is confirmed. It now counts toward your unit's quota.")
+    elif status == Decision.CHANGES.value:
+        text = _("Your initiative {number} “{title}” was returned for changes. Reason: {reason}")
+    else:
+        text = _("Your initiative {number} “{title}” was not accepted. Reason: {reason}")
+    return text.format(number=escape(number), title=escape(title), reason=escape(reason or "")), (
+        status == Decision.CHANGES.value
+    )
+
+
+async def notify_author(bot: Bot, i18n: I18n, review: Review, status: str, reason: str | None) -> None:
     item, author = review.initiative, review.author
     with i18n.use_locale(author.language):
-        reason = escape(item.decision_reason or "")
-        if item.status == Decision.CONFIRM.value:
-            text = _("Your initiative {number} “{title}” is confirmed. It now counts toward your unit's quota.")
-            keyboard = None
-        elif item.status == Decision.CHANGES.value:
-            text = _("Your initiative {number} “{title}” was returned for changes. Reason: {reason}")
-            keyboard = markup(
-                [[button(_("✏️ Edit and resubmit"), DraftCb(action=DraftAction.RESUME, draft=item.id or 0))]]
-            )
-        else:
-            text = _("Your initiative {number} “{title}” was not accepted. Reason: {reason}")
-            keyboard = None
-        text = text.format(number=escape(item.number or ""), title=escape(item.title or ""), reason=reason)
+        text, editable = notice_text(status, item.number or "", item.title or "", reason)
+        action = DraftCb(action=DraftAction.RESUME, draft=item.id or 0)
+        keyboard = markup([[button(_("✏️ Edit and resubmit"), action)]]) if editable else None
     await send_private(bot, author, text, keyboard)
 
 
@@ -141,6 +129,6 @@ async def send_private(bot: Bot, member: Member, text: str, keyboard: InlineKeyb
     try:
         await bot.send_message(member.tg_user_id, text, reply_markup=keyboard)
     except (TelegramForbiddenError, TelegramBadRequest) as exc:
-        log.warning("cannot message member %s privately: %s", member.id, exc)
+        log.info("member %s cannot be messaged privately (blocked the bot?): %s", member.id, exc)
         return False
     return True

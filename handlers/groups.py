@@ -12,6 +12,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.delivery import Outbox
 from storage.db import Database
 from storage.groups import bind, group_of_chat, migrate_chat, unbind
 from storage.models import Member, Unit
@@ -42,7 +43,7 @@ async def is_group_admin(bot: Bot, chat_id: int, user_id: int) -> bool:
 
 
 async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
-                     admins: frozenset[int], i18n: I18n) -> None:  # fmt: skip
+                     admins: frozenset[int], i18n: I18n, outbox: Outbox) -> None:  # fmt: skip
     args = (command.args or "").split()
     user_id = message.from_user.id if message.from_user else 0
     unit = await unit_by_code(db, args[0]) if args else None
@@ -51,6 +52,10 @@ async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Dat
         return
     if not await manager_or_refuse(message, db, admins, member, unit):
         return
+    current = await group_of_chat(db, message.chat.id)
+    bound_to = await get_unit(db, current.unit_id) if current and current.unit_id != unit.id else None
+    if bound_to is not None and not await manager_or_refuse(message, db, admins, member, bound_to):
+        return  # moving a group away from its unit needs the right to manage that unit too
     if not await is_group_admin(bot, message.chat.id, user_id):
         await message.reply(_("Only an administrator of this group can bind it."))
         return
@@ -65,6 +70,7 @@ async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Dat
         await message.reply(_("This group is now the support group of {unit}. Initiatives from it and the units below "
                               "it will be posted here. Add the team: reply to a member's message with /team add.")
                             .format(unit=escape(unit.name)))  # fmt: skip
+    await outbox.flush()  # the cards of whatever already waited without one
 
 
 async def unbind_group(message: Message, bot: Bot, db: Database, member: Member | None, admins: frozenset[int]) -> None:

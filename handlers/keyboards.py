@@ -11,7 +11,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from forms.engine import Form, FormState
+from forms.engine import PREVIEW, Form, FormState
+from forms.errors import N_
 from forms.template import Kind
 from handlers.callbacks import DraftAction, DraftCb, LangCb, Nav, ProfileCb, ProfileItem, UnitCb, form_data
 from storage.models import Initiative, Unit
@@ -65,6 +66,33 @@ def profile() -> InlineKeyboardMarkup:
     return markup(grid([button(text, ProfileCb(item=item)) for text, item in items], 2))
 
 
+def controls(form: Form, state: FormState) -> list[tuple[str, Nav]]:
+    """The step's control buttons as (English label, action): Today, Done, Start again / Keep, Skip / Remove.
+    Also what a press is checked against: a button the step does not show does nothing."""
+    f = form[state.step]
+    shown: list[tuple[str, Nav]] = []
+    if f.kind is Kind.DATE:
+        shown.append((N_("Today"), Nav.TODAY))
+    if f.collects_parts and (state.pending or f.kind is Kind.FILES):
+        shown.append((N_("✅ Done"), Nav.DONE))
+    answered = f.key in state.answers
+    if state.pending:
+        shown.append((N_("Start this answer again"), Nav.RESTART))
+    elif answered and f.kind is not Kind.FILES:
+        shown.append((N_("Keep current answer"), Nav.KEEP))
+    if not form.is_required(f, state.answers) and not state.pending:
+        shown.append((N_("Remove this answer"), Nav.CLEAR) if answered else (N_("Skip"), Nav.KEEP))
+    return shown
+
+
+def offered(form: Form, state: FormState, complete: bool) -> set[Nav]:
+    """Every action the keyboard shown for this state offers."""
+    if state.step == PREVIEW:
+        return {Nav.EDIT, Nav.EXIT, *((Nav.SUBMIT,) if complete else ())}
+    choice = (Nav.CHOICE,) if form[state.step].choices else ()
+    return {Nav.BACK, Nav.EXIT, *choice, *(action for _label, action in controls(form, state))}
+
+
 def step(form: Form, state: FormState, draft_id: int) -> InlineKeyboardMarkup:
     """Choices (if any), then Done / Keep / Skip / Remove as they apply, then Back and Save & exit."""
     f = form[state.step]
@@ -74,19 +102,8 @@ def step(form: Form, state: FormState, draft_id: int) -> InlineKeyboardMarkup:
         return button(text, form_data(action, draft_id, index, value))
 
     choices = [[nav(_(c.label) if c.translate else c.label, Nav.CHOICE, i)] for i, c in enumerate(f.choices)]
-    controls: list[InlineKeyboardButton] = []
-    if f.kind is Kind.DATE:
-        controls.append(nav(_("Today"), Nav.TODAY))
-    if f.collects_parts and (state.pending or f.kind is Kind.FILES):
-        controls.append(nav(_("✅ Done"), Nav.DONE))
-    answered = f.key in state.answers
-    if state.pending:
-        controls.append(nav(_("Start this answer again"), Nav.RESTART))
-    elif answered and f.kind is not Kind.FILES:
-        controls.append(nav(_("Keep current answer"), Nav.KEEP))
-    if not form.is_required(f, state.answers) and not state.pending:
-        controls.append(nav(_("Remove this answer"), Nav.CLEAR) if answered else nav(_("Skip"), Nav.KEEP))
-    return markup([*choices, controls, [nav(_("⬅️ Back"), Nav.BACK), nav(_("💾 Save & exit"), Nav.EXIT)]])
+    shown = [nav(_(label), action) for label, action in controls(form, state)]
+    return markup([*choices, shown, [nav(_("⬅️ Back"), Nav.BACK), nav(_("💾 Save & exit"), Nav.EXIT)]])
 
 
 def preview(form: Form, draft_id: int, complete: bool) -> InlineKeyboardMarkup:

@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_, FormError
 from handlers.callbacks import FormCb, Nav
-from handlers.cards import post_card
+from handlers.delivery import Outbox
 from handlers.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
+from handlers.keyboards import offered
 from storage.db import Database
 from storage.initiatives import get_draft, submit
 from storage.models import Member
@@ -60,13 +60,17 @@ async def navigate(
     member: Member | None,
     form: Form,
     tz: ZoneInfo,
+    outbox: Outbox,
 ) -> None:
     draft = await draft_for_button(query, db, member, callback_data.draft)
     if draft is None or member is None or not isinstance(query.message, Message):
         return
     current = draft.state
     shown_step = -1 if current.step == PREVIEW else form.index(current.step)
-    if callback_data.step != shown_step and callback_data.action is not Nav.EXIT:
+    complete = not form.missing(current.answers)
+    if callback_data.action is not Nav.EXIT and (
+        callback_data.step != shown_step or callback_data.action not in offered(form, current, complete)
+    ):  # a button of another step, or one this step never showed (replayed or forged)
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     await query.answer()
@@ -78,7 +82,7 @@ async def navigate(
         await message.answer(_("Your draft is saved. Send /drafts to continue it later."))
         return
     if callback_data.action is Nav.SUBMIT:
-        await submit_draft(message, state, db, member, form, draft.id, tz)
+        await submit_draft(message, state, db, member, form, draft.id, tz, outbox)
         return
     try:
         new_state, note = move(form, current, callback_data, tz)
@@ -90,9 +94,9 @@ async def navigate(
     )
 
 
-async def submit_draft(
-    message: Message, state: FSMContext, db: Database, member: Member, form: Form, draft_id: int, tz: ZoneInfo
-) -> None:
+async def submit_draft(message: Message, state: FSMContext, db: Database, member: Member, form: Form, draft_id: int,
+                       tz: ZoneInfo, outbox: Outbox) -> None:  # fmt: skip
+    """Submit, then deliver what the submission committed to send: the card, then the author's number."""
     draft = await get_draft(db, draft_id)
     if draft is None:
         return
@@ -105,15 +109,7 @@ async def submit_draft(
         await message.answer(_("This draft was already submitted."))
         return
     await state.clear()
-    assert message.bot is not None
-    group = await post_card(message.bot, db, get_i18n(), form, tz, result.initiative_id, result.unit_id, result.number)
-    text = _(
-        "Your initiative is submitted for review as <b>{number}</b>. The support team will check it; "
-        "I will tell you the result. Send /my to follow it."
-    ).format(number=result.number)
-    if group is None:
-        text += "\n\n" + _("Your unit has no support group yet, so it waits; the officers have been told.")
-    await message.answer(text)
+    await outbox.flush()
 
 
 def create_router() -> Router:

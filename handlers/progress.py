@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from handlers.callbacks import ProgressCb
+from handlers.errors import suppress_harmless
 from handlers.formview import today
 from handlers.keyboards import button, markup
 from storage.db import Database
@@ -133,8 +134,10 @@ async def turn(query: CallbackQuery, callback_data: ProgressCb, db: Database, me
     report = await progress_for(db, callback_data.unit, today(tz))
     await query.answer()
     if report is not None:
-        page = min(callback_data.page, max(0, (len(report.children) - 1) // PAGE))
-        await query.message.edit_text(render(report, page, get_i18n().current_locale), reply_markup=pages(report, page))
+        page = min(max(callback_data.page, 0), max(0, (len(report.children) - 1) // PAGE))
+        text = render(report, page, get_i18n().current_locale)
+        with suppress_harmless():  # the current page's button shows the same page again
+            await query.message.edit_text(text, reply_markup=pages(report, page))
 
 
 def create_router() -> Router:

@@ -1,99 +1,89 @@
-"""The support group's buttons on a card, and the reasons typed in reply to a ForceReply."""
+"""The support group's buttons on a card, and the reasons typed in reply to a ForceReply.
+
+A press acts only when the pressed message is the initiative's card in this chat for the round of review the
+button carries, and that round is the current one; the decision itself is a compare-and-set on the status and
+the round. The card's new look and the author's notice go through the outbox, committed with the decision."""
 
 from __future__ import annotations
 
-import json
 from html import escape
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, ForceReply, Message
+from aiogram.types import CallbackQuery, ForceReply, Message, User
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
 from forms.engine import Form
-from forms.render import full_text_chunks
+from forms.errors import FormError
+from forms.text import clean_answer
 from handlers.callbacks import ReviewAction, ReviewCb
-from handlers.cards import card_keyboard, card_text, notify_author
+from handlers.delivery import Outbox
+from handlers.fulltext import send_full_text
 from storage.db import Database
 from storage.groups import group_of_chat
 from storage.models import Member
-from storage.review import OPEN, Decision, Review, cards, decide, load, take
+from storage.review import OPEN, Decision, Review, acting_member, card_at, decide, load, take
 from storage.roles import may_review
 
 DECISIONS = {ReviewAction.CONFIRM: Decision.CONFIRM, ReviewAction.CHANGES: Decision.CHANGES,
              ReviewAction.REJECT: Decision.REJECT}  # fmt: skip
+REASON_MAX = 1000
 
 
 class Reviewing(StatesGroup):
-    reason = State()  # FSM data: {"iid", "decision", "card"}
+    reason = State()  # FSM data: {"iid", "decision", "card", "round"}
 
 
-async def allowed(
-    db: Database, admins: frozenset[int], member: Member | None, user_id: int, unit_id: int | None
-) -> bool:
-    return user_id in admins or (member is not None and await may_review(db, member.id, unit_id))
+async def reviewer(db: Database, admins: frozenset[int], member: Member | None, user: User,
+                   unit_id: int | None) -> Member | None:  # fmt: skip
+    """The member who may decide on an item of this unit (a bot admin gets a record on first use), or None."""
+    if user.id in admins:
+        return member or await acting_member(db, user.id, user.full_name, user.username, get_i18n().current_locale)
+    return member if member is not None and await may_review(db, member.id, unit_id) else None
 
 
-async def refresh(bot: Bot, db: Database, i18n: I18n, form: Form, tz: ZoneInfo, chat_id: int, message_id: int,
-                  initiative_id: int) -> None:  # fmt: skip
-    """Show the card as it now stands: who took it, or the outcome without buttons."""
-    review, group = await load(db, initiative_id), await group_of_chat(db, chat_id)
-    if review is None:
-        return
-    language = group.language if group else i18n.default_locale
-    with i18n.use_locale(language):
-        text = card_text(review, form, language, tz)
-        keyboard = card_keyboard(initiative_id, review.initiative.status in OPEN)
-    try:
-        await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=keyboard)
-    except TelegramBadRequest as exc:
-        if "message is not modified" not in str(exc):
-            raise
-
-
-async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext, bot: Bot, db: Database,
-                member: Member | None, admins: frozenset[int], i18n: I18n, form: Form,
-                tz: ZoneInfo) -> None:  # fmt: skip
+async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext, db: Database,
+                member: Member | None, admins: frozenset[int], i18n: I18n, form: Form, tz: ZoneInfo,
+                outbox: Outbox) -> None:  # fmt: skip
     message, iid = query.message, callback_data.initiative
-    review = await load(db, iid)
-    if (not isinstance(message, Message) or review is None
-            or not any(c.chat_id == message.chat.id for c in await cards(db, iid))):  # fmt: skip
+    card = await card_at(db, message.chat.id, message.message_id) if isinstance(message, Message) else None
+    review = await load(db, iid) if card is not None and card.initiative_id == iid else None
+    if card is None or review is None or card.round != callback_data.round or not isinstance(message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
-    if not await allowed(db, admins, member, query.from_user.id, review.initiative.unit_id):
+    actor = await reviewer(db, admins, member, query.from_user, review.initiative.unit_id)
+    if actor is None:
         await query.answer(_("Only the support team of this unit can do this."), show_alert=True)
         return
-    action = callback_data.action
+    action, item = callback_data.action, review.initiative
     if action is ReviewAction.FULL:
-        await send_full_text(query, bot, review.initiative.id or 0, db, form)
+        await send_full_text(query, review, form)
         return
-    if review.initiative.status not in OPEN or member is None:
-        await query.answer(decided_text(review, tz), show_alert=True)
-        await refresh(bot, db, i18n, form, tz, message.chat.id, message.message_id, iid)
+    if item.status not in OPEN or item.review_round != card.round:
+        await query.answer(out_of_date_text(review, card.round, tz), show_alert=True)
         return
     if action is ReviewAction.TAKE:
-        await take(db, iid, member.id or 0)
-        await query.answer(_("You are handling {number}.").format(number=review.initiative.number))
+        taken = await take(db, iid, actor.id or 0, card.round)
+        done = _("You are handling {number}.").format(number=item.number)
+        await query.answer(done if taken else out_of_date_text(await load(db, iid), card.round, tz),
+                           show_alert=not taken)  # fmt: skip
     elif action is ReviewAction.CONFIRM:
-        if not await decide(db, iid, member.id or 0, Decision.CONFIRM, None):
-            await query.answer(decided_text(await load(db, iid), tz), show_alert=True)
-        else:
-            await query.answer(_("Confirmed."))
-            await notify_author(bot, i18n, await load(db, iid))  # type: ignore[arg-type]
+        confirmed = await decide(db, iid, actor.id or 0, Decision.CONFIRM, None, card.round)
+        await query.answer(_("Confirmed.") if confirmed else out_of_date_text(await load(db, iid), card.round, tz),
+                           show_alert=not confirmed)  # fmt: skip
     else:
-        await ask_reason(query, message, state, DECISIONS[action], review.initiative.number or "", iid, i18n, db)
+        await ask_reason(query, message, state, DECISIONS[action], iid, item.number or "", card.round, i18n, db)
         return
-    await refresh(bot, db, i18n, form, tz, message.chat.id, message.message_id, iid)
+    await outbox.flush()
 
 
-async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, decision: Decision, number: str,
-                     iid: int, i18n: I18n, db: Database) -> None:  # fmt: skip
+async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, decision: Decision, iid: int,
+                     number: str, round_: int, i18n: I18n, db: Database) -> None:  # fmt: skip
     group = await group_of_chat(db, card.chat.id)
     with i18n.use_locale(group.language if group else i18n.default_locale):
         text = (
@@ -101,32 +91,49 @@ async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, dec
             if decision is Decision.CHANGES
             else _("{name}, reply with the reason for rejecting {number} (or /cancel).")
         ).format(name=query.from_user.mention_html(), number=number)
+    await state.set_state(Reviewing.reason)
+    await state.set_data({"iid": iid, "decision": decision.value, "card": card.message_id, "round": round_})
     await query.answer()
     await card.reply(text, reply_markup=ForceReply(selective=True))
-    await state.set_state(Reviewing.reason)
-    await state.set_data({"iid": iid, "decision": decision.value, "card": card.message_id})
 
 
-async def reason(message: Message, state: FSMContext, bot: Bot, db: Database, member: Member | None,
-                 admins: frozenset[int], i18n: I18n, form: Form, tz: ZoneInfo) -> None:  # fmt: skip
+async def reason(message: Message, state: FSMContext, db: Database, member: Member | None, admins: frozenset[int],
+                 tz: ZoneInfo, outbox: Outbox) -> None:  # fmt: skip
     data = await state.get_data()
-    await state.clear()
     review = await load(db, int(data["iid"]))
-    user_id = message.from_user.id if message.from_user else 0
-    if review is None or member is None or not await allowed(db, admins, member, user_id, review.initiative.unit_id):
+    if review is None or message.from_user is None:
+        await state.clear()
         return
-    text = (message.text or "").strip()[:1000]
-    if not await decide(db, review.initiative.id or 0, member.id or 0, Decision(data["decision"]), text):
-        await message.reply(escape(decided_text(await load(db, review.initiative.id or 0), tz)))
-    else:
-        await notify_author(bot, i18n, await load(db, review.initiative.id or 0))  # type: ignore[arg-type]
-    await refresh(bot, db, i18n, form, tz, message.chat.id, int(data["card"]), review.initiative.id or 0)
+    actor = await reviewer(db, admins, member, message.from_user, review.initiative.unit_id)
+    if actor is None:
+        await state.clear()
+        await message.reply(_("You are no longer in the support team of this unit, so nothing was recorded."))
+        return
+    try:
+        text = clean_answer(message.text or "", multiline=True, max_len=REASON_MAX, min_len=3)
+    except FormError as err:
+        await message.reply("⚠️ " + escape(_(err.msgid).format(**err.params)) + "\n" + _("Please send the reason "
+                            "again (or /cancel)."), reply_markup=ForceReply(selective=True))  # fmt: skip
+        return
+    await state.clear()
+    iid, round_ = review.initiative.id or 0, int(data.get("round", review.initiative.review_round))
+    if not await decide(db, iid, actor.id or 0, Decision(data["decision"]), text, round_):
+        await message.reply(escape(out_of_date_text(await load(db, iid), round_, tz)))
+    await outbox.flush()
 
 
-def decided_text(review: Review | None, tz: ZoneInfo) -> str:
-    """For whoever pressed too late: who decided, what, and when."""
+async def not_text(message: Message) -> None:
+    await message.reply(_("Please type the reason as text (or /cancel)."), reply_markup=ForceReply(selective=True))
+
+
+def out_of_date_text(review: Review | None, round_: int, tz: ZoneInfo) -> str:
+    """For whoever pressed too late: who decided, what, and when; or that a newer card replaced this one."""
     item = review.initiative if review else None
-    if review is None or item is None or review.decided_by is None or item.decided_at is None:
+    if review is None or item is None:
+        return _("This button is out of date.")
+    if item.review_round != round_:
+        return _("This card is out of date: {number} was resubmitted; use its newest card.").format(number=item.number)
+    if review.decided_by is None or item.decided_at is None:
         return _("This initiative was already decided.")
     when = format_datetime(item.decided_at, "short", tzinfo=tz, locale=get_i18n().current_locale)
     verdict = {"confirmed": _("confirmed"), "changes_requested": _("returned for changes"), "rejected": _("rejected")}
@@ -140,30 +147,11 @@ async def cancel_reason(message: Message, state: FSMContext) -> None:
     await message.reply(_("Cancelled: nothing was recorded."))
 
 
-async def send_full_text(query: CallbackQuery, bot: Bot, iid: int, db: Database, form: Form) -> None:
-    review = await load(db, iid)
-    assert review is not None
-    answers = json.loads(review.initiative.answers)
-    heading = f"<b>{review.initiative.number}</b>"
-    chunks = full_text_chunks(form, answers, _, get_i18n().current_locale, heading)
-    try:
-        for chunk in chunks:
-            await bot.send_message(query.from_user.id, chunk)
-        for f in answers.get("files", []):
-            if f["kind"] == "photo":
-                await bot.send_photo(query.from_user.id, f["file_id"])
-            else:
-                await bot.send_document(query.from_user.id, f["file_id"])
-    except (TelegramForbiddenError, TelegramBadRequest):
-        await query.answer(_("Please start a private chat with me first, then press again."), show_alert=True)
-        return
-    await query.answer(_("Sent to you privately."))
-
-
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type.in_({"group", "supergroup"}))
     router.callback_query.register(press, ReviewCb.filter())
     router.message.register(cancel_reason, Reviewing.reason, Command("cancel"))
     router.message.register(reason, Reviewing.reason, F.text, ~F.text.startswith("/"))
+    router.message.register(not_text, Reviewing.reason, ~F.text)
     return router

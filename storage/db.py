@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.cache import RowCache
+from storage.handled import HANDLED, AlreadyHandled, current, record_stmt
 from storage.writer import GroupCommitter, OpResult, SqlAlchemyBackend, SqliteBackend, Stmt
 
 READ_ONLY = "sangkien_read_only"
@@ -95,11 +96,32 @@ class Database:
         await self.engine.dispose()
 
     async def write(self, *stmts: Stmt) -> OpResult:
-        """Run the statements as one op in the next group commit; returns after the commit."""
-        return await self.writer.submit(stmts)
+        """Run the statements as one op in the next group commit; returns after the commit.
+
+        The first write made while an update is handled also records the update as handled, in the same
+        transaction; raises ``AlreadyHandled`` when it was (and then nothing of the op is applied)."""
+        handling = current.get()
+        if handling is None or handling.recorded:
+            return await self.writer.submit(stmts)
+        result = await self.writer.submit((handling.stmt(), *stmts))
+        if result.duplicate:
+            raise AlreadyHandled(handling.key)
+        handling.recorded = result.applied
+        return result
 
     async def write_all(self, stmts: Sequence[Stmt]) -> OpResult:
-        return await self.writer.submit(tuple(stmts))
+        return await self.write(*stmts)
+
+    async def write_unmarked(self, *stmts: Stmt) -> OpResult:
+        """A write that is harmless to repeat (housekeeping), so it does not count as the update's effect."""
+        return await self.writer.submit(stmts)
+
+    async def was_handled(self, key: str) -> bool:
+        async with self.read_engine.connect() as conn:
+            return (await conn.execute(HANDLED, {"key": key})).first() is not None
+
+    async def record_handled(self, key: str) -> None:
+        await self.writer.submit((record_stmt(key),))
 
     def session(self) -> AsyncSession:
         """A read-only session (plain BEGIN, WAL snapshot)."""

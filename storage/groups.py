@@ -8,6 +8,7 @@ from sqlmodel import select
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import ReviewGroup, utcnow
+from storage.review import strays
 from storage.roles import _ANCESTORS
 from storage.writer import Stmt
 
@@ -23,7 +24,8 @@ async def group_of_unit(db: Database, unit_id: int) -> ReviewGroup | None:
 
 
 async def bind(db: Database, *, chat_id: int, unit_id: int, title: str, language: str, by_id: int | None) -> bool:
-    """Make the chat the unit's support group; False when the unit already has another group."""
+    """Make the chat the unit's support group; False when the unit already has another group. Whatever in the
+    unit's subtree waits without a card (submitted before any group existed) gets one through the outbox."""
     result = await db.write(
         Stmt(
             "INSERT INTO review_group (chat_id, unit_id, title, language, reachable, bound_by_id, created_at) "
@@ -36,6 +38,7 @@ async def bind(db: Database, *, chat_id: int, unit_id: int, title: str, language
             guard=True,
         ),
         event_stmt("group.bound", {"chat_id": chat_id, "unit_id": unit_id}, member_id=by_id),
+        *await strays(db, unit_id),
     )  # fmt: skip
     return result.applied
 

@@ -16,6 +16,7 @@ from storage.cache import MISSING
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Initiative, Member, utcnow
+from storage.outbox import outbox_stmt
 from storage.progress import retally, untally
 from storage.writer import Stmt
 
@@ -215,6 +216,7 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
         )
     detail = {"number": number, "round": round_, "changed": list(changed)}
     stmts.append(event_stmt("initiative.submitted", detail, member_id=member.id, initiative_id=draft.id))
+    stmts.append(outbox_stmt("card.post", {"iid": draft.id, "round": round_, "notify": True}))  # card, then author
     result = await db.write_all(stmts)
     db.cache.drop(("draft", draft.id))
     return Submitted(number, draft.id, member.unit_id, round_, changed) if result.applied else None

@@ -191,3 +191,27 @@ class FsmRecord(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     state: str | None = Field(default=None, max_length=100)
     data: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+
+
+class HandledUpdate(SQLModel, table=True):
+    """An incoming update whose effect is committed: written in the same transaction as that effect, so a
+    redelivered update (a restart before the platform heard the confirmation, a retried webhook) is skipped."""
+
+    __tablename__ = "handled_update"
+    key: str = Field(primary_key=True, max_length=80)  # channel, bot and the platform's id, e.g. "tg:4242:1001"
+    at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Outbox(SQLModel, table=True):
+    """A side effect that must follow a commit (post a card, tell the author…), written in the same transaction
+    as the state change and delivered by the sender, which resumes after a restart."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: datetime = Field(default_factory=utcnow)
+    due_at: datetime = Field(default_factory=utcnow, index=True)
+    claimed_until: datetime | None = None  # a sender is delivering it until then
+    attempts: int = 0
+    done_at: datetime | None = Field(default=None, index=True)
+    error: str | None = Field(default=None, max_length=300)  # why it could not be delivered, when it gave up

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Author, Event, Initiative, Member, ReviewCard, Unit, utcnow
+from storage.outbox import outbox_stmt
 from storage.progress import counted_change
 from storage.writer import Stmt
 
@@ -26,33 +27,46 @@ class Decision(StrEnum):
     REJECT = "rejected"
 
 
-async def take(db: Database, initiative_id: int, member_id: int) -> bool:
+async def take(db: Database, initiative_id: int, member_id: int, round_: int) -> bool:
+    """Take the item in this round of review; False when it was decided or resubmitted meanwhile."""
     change = Stmt(
         "UPDATE initiative SET status = 'in_review', taken_by_id = :m, taken_at = :now, updated_at = :now "
-        "WHERE id = :id AND status IN ('submitted', 'in_review')",
-        {"m": member_id, "now": utcnow(), "id": initiative_id},
+        "WHERE id = :id AND status IN ('submitted', 'in_review') AND review_round = :round",
+        {"m": member_id, "now": utcnow(), "id": initiative_id, "round": round_},
         guard=True,
     )
     result = await db.write_all(
         [
             *counted_change(initiative_id, change),
             event_stmt("review.taken", {}, member_id=member_id, initiative_id=initiative_id),
+            outbox_stmt("card.refresh", {"iid": initiative_id}),
         ]
     )
     return result.applied
 
 
-async def decide(db: Database, initiative_id: int, member_id: int, decision: Decision, reason: str | None) -> bool:
-    """Record the decision unless someone else already decided (then False)."""
+async def decide(db: Database, initiative_id: int, member_id: int, decision: Decision, reason: str | None,
+                 round_: int) -> bool:  # fmt: skip
+    """Record the decision for this round unless someone already decided (then False). The card's new look and
+    the author's notice go through the outbox, in the same transaction."""
     now = utcnow()
     change = Stmt(
         "UPDATE initiative SET status = :status, decided_by_id = :m, decided_at = :now, decision_reason = :reason, "
-        "updated_at = :now WHERE id = :id AND status IN ('submitted', 'in_review')",
-        {"status": decision.value, "m": member_id, "now": now, "reason": reason, "id": initiative_id},
+        "updated_at = :now WHERE id = :id AND status IN ('submitted', 'in_review') AND review_round = :round",
+        {"status": decision.value, "m": member_id, "now": now, "reason": reason, "id": initiative_id,
+         "round": round_},
         guard=True,
-    )
+    )  # fmt: skip
     event = event_stmt(f"review.{decision.value}", {"reason": reason}, member_id=member_id, initiative_id=initiative_id)
-    result = await db.write_all([*counted_change(initiative_id, change), event])
+    notice = {"iid": initiative_id, "status": decision.value, "reason": reason}
+    result = await db.write_all(
+        [
+            *counted_change(initiative_id, change),
+            event,
+            outbox_stmt("card.refresh", {"iid": initiative_id}),
+            outbox_stmt("author.notice", notice),
+        ]
+    )
     db.cache.drop(("draft", initiative_id))
     return result.applied
 
@@ -89,20 +103,44 @@ async def load(db: Database, initiative_id: int) -> Review | None:
         return Review(item, author, unit, list(authors.all()), taken, decided, changed)
 
 
-async def record_card(db: Database, *, initiative_id: int, chat_id: int, message_id: int, round_: int) -> None:
-    await db.write(
-        Stmt(
-            "INSERT INTO review_card (initiative_id, chat_id, message_id, round, created_at) "
-            "VALUES (:iid, :chat, :msg, :round, :now)",
-            {"iid": initiative_id, "chat": chat_id, "msg": message_id, "round": round_, "now": utcnow()},
-        )
+def card_stmt(*, initiative_id: int, chat_id: int, message_id: int, round_: int) -> Stmt:
+    return Stmt(
+        "INSERT INTO review_card (initiative_id, chat_id, message_id, round, created_at) "
+        "VALUES (:iid, :chat, :msg, :round, :now)",
+        {"iid": initiative_id, "chat": chat_id, "msg": message_id, "round": round_, "now": utcnow()},
     )
 
 
-async def cards(db: Database, initiative_id: int) -> list[ReviewCard]:
+async def cards(db: Database, initiative_id: int, round_: int | None = None) -> list[ReviewCard]:
+    """The initiative's cards, oldest first; only those of one round of review when ``round_`` is given."""
+    query = select(ReviewCard).where(ReviewCard.initiative_id == initiative_id)
+    if round_ is not None:
+        query = query.where(ReviewCard.round == round_)
     async with db.session() as session:
-        query = select(ReviewCard).where(ReviewCard.initiative_id == initiative_id).order_by(col(ReviewCard.id))
-        return list((await session.exec(query)).all())
+        return list((await session.exec(query.order_by(col(ReviewCard.id)))).all())
+
+
+async def card_at(db: Database, chat_id: int, message_id: int) -> ReviewCard | None:
+    """The card that is this very message, if it is one."""
+    query = select(ReviewCard).where(ReviewCard.chat_id == chat_id, ReviewCard.message_id == message_id)
+    async with db.session() as session:
+        return (await session.exec(query)).first()
+
+
+_STRAYS = text(
+    "WITH RECURSIVE down(id, depth) AS (SELECT id, 0 FROM unit WHERE id = :unit UNION ALL "
+    "SELECT u.id, down.depth + 1 FROM unit u JOIN down ON u.parent_id = down.id WHERE down.depth < 64) "
+    "SELECT i.id, i.review_round FROM initiative i JOIN down ON i.unit_id = down.id "
+    "WHERE i.status IN ('submitted', 'in_review') AND NOT EXISTS "
+    "(SELECT 1 FROM review_card c WHERE c.initiative_id = i.id AND c.round = i.review_round) ORDER BY i.id"
+)
+
+
+async def strays(db: Database, unit_id: int) -> list[Stmt]:
+    """Outbox rows that post a card for everything in the unit's subtree that waits without one."""
+    async with db.read_engine.connect() as conn:
+        rows = (await conn.execute(_STRAYS, {"unit": unit_id})).all()
+    return [outbox_stmt("card.post", {"iid": r[0], "round": r[1], "notify": False}) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -146,3 +184,19 @@ async def history(db: Database, initiative_id: int) -> list[tuple[Event, str | N
     )
     async with db.session() as session:
         return [(event, name) for event, name in (await session.exec(query)).all()]
+
+
+async def acting_member(db: Database, tg_user_id: int, full_name: str, username: str | None,
+                        language: str) -> Member:  # fmt: skip
+    """A bot admin may decide before ever registering: they get a member record (no unit) on first use."""
+    await db.write_unmarked(
+        Stmt(
+            "INSERT INTO member (tg_user_id, full_name, language, username, weekly_digest, created_at, updated_at) "
+            "VALUES (:tg, :name, :lang, :username, :no, :now, :now) ON CONFLICT (tg_user_id) DO NOTHING",
+            {"tg": tg_user_id, "name": full_name[:100] or str(tg_user_id), "lang": language,
+             "username": username, "no": False, "now": utcnow()},
+        )
+    )  # fmt: skip
+    db.cache.drop(("member", tg_user_id))
+    async with db.session() as session:
+        return (await session.exec(select(Member).where(Member.tg_user_id == tg_user_id))).one()

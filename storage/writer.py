@@ -31,16 +31,19 @@ class Stmt:
     params: Mapping[str, Any] = field(default_factory=dict)
     guard: bool = False  # when it changes no row, the whole op is undone and reported as not applied
     returning: bool = False
+    duplicate: bool = False  # a guard whose failure means "this update was already handled"
 
 
 @dataclass(frozen=True)
 class OpResult:
     applied: bool
     rows: Sequence[Sequence[Any]] = ()
+    duplicate: bool = False  # undone because its update was already handled
 
 
 class _NotApplied(Exception):
-    pass
+    def __init__(self, duplicate: bool) -> None:
+        self.duplicate = duplicate
 
 
 class Backend(Protocol):
@@ -93,7 +96,7 @@ class SqliteBackend:
 
     @staticmethod
     def _op(conn: sqlite3.Connection, op: Sequence[Stmt]) -> OpResult:
-        guarded = any(s.guard for s in op)
+        guarded = any(s.guard or s.duplicate for s in op)
         if guarded:
             conn.execute("SAVEPOINT op")
         rows: list[Any] = []
@@ -102,10 +105,10 @@ class SqliteBackend:
             fetched = cur.fetchall() if s.returning else []
             if s.returning:
                 rows = fetched
-            if s.guard and (len(fetched) if s.returning else cur.rowcount) == 0:
+            if (s.guard or s.duplicate) and (len(fetched) if s.returning else cur.rowcount) == 0:
                 conn.execute("ROLLBACK TO op")
                 conn.execute("RELEASE op")
-                return OpResult(False)
+                return OpResult(False, duplicate=s.duplicate)
         if guarded:
             conn.execute("RELEASE op")
         return OpResult(True, rows)
@@ -134,7 +137,7 @@ class SqlAlchemyBackend:
 
     @staticmethod
     async def _op(conn: AsyncConnection, op: Sequence[Stmt]) -> OpResult:
-        savepoint = await conn.begin_nested() if any(s.guard for s in op) else None
+        savepoint = await conn.begin_nested() if any(s.guard or s.duplicate for s in op) else None
         rows: list[Any] = []
         try:
             for s in op:
@@ -142,12 +145,12 @@ class SqlAlchemyBackend:
                 fetched = [tuple(r) for r in result.fetchall()] if s.returning else []
                 if s.returning:
                     rows = fetched
-                if s.guard and (len(fetched) if s.returning else result.rowcount) == 0:
-                    raise _NotApplied
-        except _NotApplied:
+                if (s.guard or s.duplicate) and (len(fetched) if s.returning else result.rowcount) == 0:
+                    raise _NotApplied(s.duplicate)
+        except _NotApplied as not_applied:
             assert savepoint is not None
             await savepoint.rollback()
-            return OpResult(False)
+            return OpResult(False, duplicate=not_applied.duplicate)
         if savepoint is not None:
             await savepoint.commit()
         return OpResult(True, rows)

@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 UNITS_CSV = Path(__file__).parent / "data" / "units.csv"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The tests never read the developer's own settings (DATABASE_URL, REDIS_URL, BOT_TOKEN, …): each test passes
+# what it needs, and processes it starts inherit this cleaned environment.
+for _name in Settings.model_fields:
+    os.environ.pop(_name.upper(), None)
+
 
 def service_missing(what: str, reason: str) -> None:
     """Skip with a visible reason on a developer machine; fail under CI, where the service must be there."""

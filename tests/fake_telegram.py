@@ -136,6 +136,7 @@ class FakeTelegram:
     admins: dict[int, set[int]] = field(default_factory=dict)  # group id -> user ids who administer it
     kicked: set[int] = field(default_factory=set)  # groups that removed the bot
     fail_next: dict[str, list[ApiError]] = field(default_factory=dict)  # method -> errors to answer first
+    broken: dict[str, int] = field(default_factory=dict)  # method -> HTTP status of a proxy's HTML error page
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -170,6 +171,9 @@ class FakeTelegram:
         self.log.append((method, params))
         await self._notify()
         handler = getattr(self, "api_" + method.lower(), None)
+        if method in self.broken:
+            return web.Response(text="<html><body>Bad Gateway</body></html>", status=self.broken[method],
+                                content_type="text/html")  # fmt: skip
         if handler is None:
             return web.json_response({"ok": False, "error_code": 404, "description": "Not Found"}, status=404)
         try:

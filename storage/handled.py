@@ -1,0 +1,51 @@
+"""The handled-update record: exactly-once effect for updates that may be delivered more than once.
+
+While an update is handled, the first write of its handler also inserts the update's key into
+``handled_update``, in the same transaction. If that key is already there (a redelivery after a restart, a
+retried webhook, the same update on two workers at once), the whole write is undone and ``AlreadyHandled``
+is raised, so the update has no second effect. An update whose handler wrote nothing is recorded afterwards.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from storage.models import utcnow
+from storage.writer import Stmt
+
+_INSERT = "INSERT INTO handled_update (key, at) VALUES (:hkey, :hat) ON CONFLICT (key) DO NOTHING"
+
+
+class AlreadyHandled(Exception):
+    """The update being handled was already handled (its effect is committed)."""
+
+
+@dataclass
+class Handling:
+    """The update being handled in this context; ``recorded`` once its key is committed."""
+
+    key: str
+    recorded: bool = False
+
+    def stmt(self) -> Stmt:
+        return Stmt(_INSERT, {"hkey": self.key, "hat": utcnow()}, duplicate=True)
+
+
+current: ContextVar[Handling | None] = ContextVar("sangkien_handling", default=None)
+
+
+def record_stmt(key: str) -> Stmt:
+    """Record a key without a guard (for an update that changed nothing)."""
+    return Stmt(_INSERT, {"hkey": key, "hat": utcnow()})
+
+
+HANDLED = text("SELECT 1 FROM handled_update WHERE key = :key")
+
+
+def prune_stmt(keep: timedelta = timedelta(days=7)) -> Stmt:
+    """Forget keys older than any platform redelivers (Telegram keeps updates 24 hours)."""
+    return Stmt("DELETE FROM handled_update WHERE at < :before", {"before": utcnow() - keep})

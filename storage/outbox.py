@@ -1,0 +1,100 @@
+"""The outbox: side effects that must follow a commit, written in the same transaction as the state change.
+
+A sender claims an item (compare-and-set on ``claimed_until``, so two senders never deliver the same one),
+delivers it and marks it done; a failed delivery is retried later, and one that can never succeed is closed
+with the reason. A sender killed mid-delivery leaves a claim that lapses after ``LEASE``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from storage.db import Database
+from storage.models import utcnow
+from storage.writer import Stmt
+
+LEASE = timedelta(seconds=20)
+GIVE_UP_AFTER = 12  # attempts; with the back-off below that is about half an hour
+
+
+def outbox_stmt(kind: str, payload: dict[str, Any], *, payload_sql: str | None = None, **params: Any) -> Stmt:
+    """An outbox insert for the same op as the change; ``payload_sql`` builds payloads from a SELECT."""
+    if payload_sql is not None:
+        return Stmt(
+            f"INSERT INTO outbox (kind, payload, created_at, due_at, attempts) {payload_sql}",
+            {"kind": kind, "now": utcnow(), **params},
+        )
+    return Stmt(
+        "INSERT INTO outbox (kind, payload, created_at, due_at, attempts) VALUES (:kind, :payload, :now, :now, 0)",
+        {"kind": kind, "payload": json.dumps(payload, ensure_ascii=False), "now": utcnow()},
+    )
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+_DUE = text(
+    "SELECT id, kind, payload, attempts FROM outbox WHERE done_at IS NULL AND due_at <= :now "
+    "AND (claimed_until IS NULL OR claimed_until < :now) ORDER BY id LIMIT :limit"
+)
+
+
+async def due(db: Database, limit: int = 50) -> list[Item]:
+    async with db.read_engine.connect() as conn:
+        rows = (await conn.execute(_DUE, {"now": utcnow(), "limit": limit})).all()
+    return [Item(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
+
+
+async def claim(db: Database, item: Item) -> bool:
+    now = utcnow()
+    result = await db.write_unmarked(
+        Stmt(
+            "UPDATE outbox SET claimed_until = :until, attempts = attempts + 1 WHERE id = :id AND done_at IS NULL "
+            "AND (claimed_until IS NULL OR claimed_until < :now)",
+            {"until": now + LEASE, "now": now, "id": item.id},
+            guard=True,
+        )
+    )
+    return result.applied
+
+
+def done_stmt(item_id: int, error: str | None = None) -> Stmt:
+    return Stmt(
+        "UPDATE outbox SET done_at = :now, claimed_until = NULL, error = :error WHERE id = :id",
+        {"now": utcnow(), "error": error[:300] if error else None, "id": item_id},
+    )
+
+
+async def finish(db: Database, item: Item, *stmts: Stmt, error: str | None = None) -> None:
+    """Mark the item delivered (or closed with ``error``), with whatever records the delivery."""
+    await db.write_unmarked(*stmts, done_stmt(item.id, error))
+
+
+async def retry_later(db: Database, item: Item, delay: timedelta, error: str) -> None:
+    await db.write_unmarked(
+        Stmt(
+            "UPDATE outbox SET claimed_until = NULL, due_at = :due, error = :error WHERE id = :id",
+            {"due": utcnow() + delay, "error": error[:300], "id": item.id},
+        )
+    )
+
+
+async def release_claims(db: Database) -> None:
+    """Forget every claim: only for a database one process owns (SQLite), at start, after a crash."""
+    await db.write_unmarked(Stmt("UPDATE outbox SET claimed_until = NULL WHERE done_at IS NULL"))
+
+
+async def pending(db: Database) -> list[tuple[int, str, datetime, str | None]]:
+    """Items not yet delivered: id, kind, due time, last error."""
+    sql = text("SELECT id, kind, due_at, error FROM outbox WHERE done_at IS NULL ORDER BY id")
+    async with db.read_engine.connect() as conn:
+        return [(r[0], r[1], r[2], r[3]) for r in (await conn.execute(sql)).all()]
