@@ -1,4 +1,4 @@
-"""The ``sangkien`` command: ``run``, ``db upgrade``, ``units import FILE``."""
+"""The ``sangkien`` command: ``run``, ``db upgrade``, ``db backup FILE``, ``units import FILE``…"""
 
 from __future__ import annotations
 
@@ -16,6 +16,26 @@ from storage.db import DatabaseUnavailable
 
 EXIT_CONFIG = 2
 
+BACKUP_HELP = """\
+Write a consistent copy of the database to FILE while the bot keeps running.
+
+SQLite: the copy is one snapshot of the database, taken with SQLite's online backup API from a separate
+read-only connection, so the bot's writes are neither blocked nor half-copied. It is written to a temporary file
+in FILE's folder, checked (PRAGMA integrity_check and foreign_key_check) and then renamed to FILE, so FILE is
+never a partial copy. An existing FILE is kept unless --force is given. On success one line gives the path, the
+size and the number of initiatives in the copy. To restore, stop the bot and point DATABASE_URL at the copy.
+
+PostgreSQL: nothing is copied. The command prints the pg_dump command to run instead, built from DATABASE_URL
+(the password is never printed: set PGPASSWORD yourself), and exits with status 2, because no backup was made.
+
+Exit status: 0 the copy is written and verified; 2 nothing was written (FILE exists, the folder is missing or
+not writable, the database file is missing, the copy fails its check, or the database is PostgreSQL)."""
+
+BACKUP_EXAMPLE = """\
+example:
+  sangkien db backup backups/sangkien-$(date +%F).db
+  sangkien db backup --force backups/latest.db"""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description="Sáng kiến Bot")
@@ -23,6 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the bot with long polling")
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply the database migrations")
+    backup = db.add_parser(
+        "backup",
+        help="write a consistent copy of the SQLite database while the bot runs (PostgreSQL: shows pg_dump)",
+        description=BACKUP_HELP,
+        epilog=BACKUP_EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    backup.add_argument(
+        "file", metavar="FILE", type=Path, help="the copy to write, e.g. backups/sangkien-2024-05-01.db"
+    )
+    backup.add_argument("--force", action="store_true", help="replace FILE if it already exists")
     units = sub.add_parser("units", help="the union units").add_subparsers(dest="action", required=True)
     imp = units.add_parser(
         "import", help="load or update units from CSV or XLSX (code,name,parent_code[,kind,bloc,quota…])"
@@ -77,6 +108,33 @@ async def _files(settings: Settings, command: str, action: str, file: Path) -> s
         await db.close()
 
 
+def _db_backup(settings: Settings, file: Path, force: bool) -> int:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from storage.backup import BackupError, backup_sqlite, pg_dump_command
+
+    try:
+        is_sqlite = make_url(settings.database_url).drivername.startswith("sqlite")
+    except ArgumentError as exc:
+        print(f"sangkien: DATABASE_URL is not a database URL: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not is_sqlite:
+        print(
+            "sangkien: db backup copies SQLite databases only; back up PostgreSQL with pg_dump, e.g.\n"
+            f"  {pg_dump_command(settings.database_url, file)}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        result = backup_sqlite(settings.database_url, file, force=force, busy_timeout_ms=settings.busy_timeout_ms)
+    except BackupError as exc:
+        print(f"sangkien: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(result.summary())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -87,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    if (args.command, getattr(args, "action", None)) == ("db", "backup"):
+        return _db_backup(settings, args.file, args.force)  # needs neither the bot nor the migrations
     from bot.runner import run_polling
     from storage.demo import DemoAlreadyLoaded
     from storage.unit_files import UnitImportError
