@@ -129,12 +129,14 @@ async def bench_bot(uids: list[int], workdir: Path) -> dict[str, float]:
     session = RecordingSession()
     bot = Bot(TOKEN, session=session)
     dp = create_dispatcher(settings, db)
+    await dp.emit_startup(bot=bot)  # the outbox sender, as in production
     batches, ops = db.writer.batches, db.writer.ops
     timer = Timer()
     await drive(dp, bot, session, uids, timer, echo=False)
     summary = timer.summary()
     summary["commits"] = db.writer.batches - batches
     summary["answers_per_commit"] = (db.writer.ops - ops) / summary["commits"]
+    await dp.emit_shutdown(bot=bot)
     await db.close()
     submitted = sqlite3.connect(path).execute("SELECT count(*) FROM initiative WHERE status = 'submitted'").fetchone()
     assert submitted == (len(uids),), f"expected {len(uids)} submitted initiatives, found {submitted}"

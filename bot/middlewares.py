@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update, User
 
@@ -34,34 +35,50 @@ class MemberMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-def update_key(bot: Bot, update: Update) -> str:
-    return f"tg:{bot.id}:{update.update_id}"
-
-
 class HandledUpdates(BaseMiddleware):
     """Skips an update whose effect is already committed; records the others with their effect (see
-    ``storage.handled``), or after the handler when it wrote nothing."""
+    ``storage.handled``), or after the handler when it wrote nothing.
 
-    def __init__(self, db: Database) -> None:
+    Telegram's update ids increase, so only an id at or below the highest one handled before this process
+    started can be a redelivery worth a look in the database; newer ones are checked by the record's unique
+    key when their first write commits (another worker may have handled the same update meanwhile)."""
+
+    def __init__(self, db: Database, remember: int = 10_000) -> None:
         self.db = db
+        self._before_start: dict[str, int | None] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()  # handled here lately (a retried delivery)
+        self._remember = remember
+
+    def _handled_here(self, key: str) -> None:
+        self._recent[key] = None
+        if len(self._recent) > self._remember:
+            self._recent.popitem(last=False)
+
+    async def _maybe_handled(self, handling: Handling) -> bool:
+        if handling.key in self._recent:
+            return True
+        if handling.source not in self._before_start:
+            self._before_start[handling.source] = await self.db.highest_handled(handling.source)
+        highest = self._before_start[handling.source]
+        return highest is not None and (handling.seq or 0) <= highest and await self.db.was_handled(handling.key)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        key = update_key(data["bot"], event)
-        if await self.db.was_handled(key):
-            log.info("update %s was already handled; skipped", key)
+        handling = Handling(f"tg:{data['bot'].id}", str(event.update_id), event.update_id)
+        if await self._maybe_handled(handling):
+            log.info("update %s was already handled; skipped", handling.key)
             return UNHANDLED
-        handling = Handling(key)
         token = current.set(handling)
         try:
             result = await handler(event, data)
         except AlreadyHandled:
-            log.info("update %s was handled meanwhile elsewhere; its second run changed nothing", key)
+            log.info("update %s was handled meanwhile elsewhere; its second run changed nothing", handling.key)
             return UNHANDLED
         finally:
             current.reset(token)
         if not handling.recorded:
-            await self.db.record_handled(key)
+            await self.db.record_handled(handling)
+        self._handled_here(handling.key)
         return result
 
 

@@ -40,7 +40,7 @@ class Sender:
         try:
             count = 0
             while items := await due(self.ctx.db):
-                claimed = [item for item in items if await claim(self.ctx.db, item)]
+                claimed = await claim(self.ctx.db, items)
                 if not claimed:
                     return count
                 for item in claimed:

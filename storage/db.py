@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.cache import RowCache
-from storage.handled import HANDLED, AlreadyHandled, current, record_stmt
+from storage.handled import HANDLED, HIGHEST, AlreadyHandled, Handling, current
 from storage.writer import GroupCommitter, OpResult, SqlAlchemyBackend, SqliteBackend, Stmt
 
 READ_ONLY = "sangkien_read_only"
@@ -120,8 +120,13 @@ class Database:
         async with self.read_engine.connect() as conn:
             return (await conn.execute(HANDLED, {"key": key})).first() is not None
 
-    async def record_handled(self, key: str) -> None:
-        await self.writer.submit((record_stmt(key),))
+    async def highest_handled(self, source: str) -> int | None:
+        async with self.read_engine.connect() as conn:
+            return (await conn.execute(HIGHEST, {"source": source})).scalar()
+
+    async def record_handled(self, handling: Handling) -> None:
+        """Record an update that changed nothing (harmless if it is already recorded)."""
+        await self.writer.submit((handling.stmt(guard=False),))
 
     def session(self) -> AsyncSession:
         """A read-only session (plain BEGIN, WAL snapshot)."""

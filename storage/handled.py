@@ -17,7 +17,10 @@ from sqlalchemy import text
 from storage.models import utcnow
 from storage.writer import Stmt
 
-_INSERT = "INSERT INTO handled_update (key, at) VALUES (:hkey, :hat) ON CONFLICT (key) DO NOTHING"
+_INSERT = (
+    "INSERT INTO handled_update (key, source, seq, at) VALUES (:hkey, :hsource, :hseq, :hat) "
+    "ON CONFLICT (key) DO NOTHING"
+)
 
 
 class AlreadyHandled(Exception):
@@ -28,22 +31,24 @@ class AlreadyHandled(Exception):
 class Handling:
     """The update being handled in this context; ``recorded`` once its key is committed."""
 
-    key: str
+    source: str  # the channel and bot, e.g. "tg:4242"
+    ident: str  # the platform's id of the update, e.g. Telegram's update_id
+    seq: int | None = None  # the id as a number where the platform's ids increase
     recorded: bool = False
 
-    def stmt(self) -> Stmt:
-        return Stmt(_INSERT, {"hkey": self.key, "hat": utcnow()}, duplicate=True)
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.ident}"
+
+    def stmt(self, *, guard: bool = True) -> Stmt:
+        params = {"hkey": self.key, "hsource": self.source, "hseq": self.seq, "hat": utcnow()}
+        return Stmt(_INSERT, params, duplicate=guard)
 
 
 current: ContextVar[Handling | None] = ContextVar("sangkien_handling", default=None)
 
-
-def record_stmt(key: str) -> Stmt:
-    """Record a key without a guard (for an update that changed nothing)."""
-    return Stmt(_INSERT, {"hkey": key, "hat": utcnow()})
-
-
 HANDLED = text("SELECT 1 FROM handled_update WHERE key = :key")
+HIGHEST = text("SELECT max(seq) FROM handled_update WHERE source = :source")
 
 
 def prune_stmt(keep: timedelta = timedelta(days=7)) -> Stmt:

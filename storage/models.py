@@ -199,6 +199,8 @@ class HandledUpdate(SQLModel, table=True):
 
     __tablename__ = "handled_update"
     key: str = Field(primary_key=True, max_length=80)  # channel, bot and the platform's id, e.g. "tg:4242:1001"
+    source: str = Field(default="", max_length=40, index=True)  # channel and bot, e.g. "tg:4242"
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True, index=True))  # update_id
     at: datetime = Field(default_factory=utcnow, index=True)
 
 

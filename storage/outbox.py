@@ -54,17 +54,23 @@ async def due(db: Database, limit: int = 50) -> list[Item]:
     return [Item(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
 
-async def claim(db: Database, item: Item) -> bool:
+async def claim(db: Database, items: list[Item]) -> list[Item]:
+    """Claim what nobody else is delivering, in one statement; returns the items this sender now owns."""
+    if not items:
+        return []
     now = utcnow()
+    names = {f"i{n}": item.id for n, item in enumerate(items)}
     result = await db.write_unmarked(
         Stmt(
-            "UPDATE outbox SET claimed_until = :until, attempts = attempts + 1 WHERE id = :id AND done_at IS NULL "
-            "AND (claimed_until IS NULL OR claimed_until < :now)",
-            {"until": now + LEASE, "now": now, "id": item.id},
-            guard=True,
+            "UPDATE outbox SET claimed_until = :until, attempts = attempts + 1 WHERE done_at IS NULL "
+            f"AND (claimed_until IS NULL OR claimed_until < :now) AND id IN ({', '.join(':' + k for k in names)}) "
+            "RETURNING id",
+            {"until": now + LEASE, "now": now, **names},
+            returning=True,
         )
     )
-    return result.applied
+    owned = {row[0] for row in result.rows}
+    return [item for item in items if item.id in owned]
 
 
 def done_stmt(item_id: int, error: str | None = None) -> Stmt:

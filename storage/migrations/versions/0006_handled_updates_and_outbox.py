@@ -22,10 +22,14 @@ def upgrade() -> None:
     op.create_table(
         'handled_update',
         sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column('seq', sa.BigInteger(), nullable=True),
         sa.Column('at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('key'),
     )
     op.create_index(op.f('ix_handled_update_at'), 'handled_update', ['at'], unique=False)
+    op.create_index(op.f('ix_handled_update_source'), 'handled_update', ['source'], unique=False)
+    op.create_index(op.f('ix_handled_update_seq'), 'handled_update', ['seq'], unique=False)
     op.create_table(
         'outbox',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -54,5 +58,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_outbox_done_at'), table_name='outbox')
     op.drop_index(op.f('ix_outbox_due_at'), table_name='outbox')
     op.drop_table('outbox')
+    op.drop_index(op.f('ix_handled_update_seq'), table_name='handled_update')
+    op.drop_index(op.f('ix_handled_update_source'), table_name='handled_update')
     op.drop_index(op.f('ix_handled_update_at'), table_name='handled_update')
     op.drop_table('handled_update')
