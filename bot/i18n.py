@@ -47,15 +47,18 @@ def create_i18n(path: Path, default: str) -> PoI18n:
 
 
 class LocaleMiddleware(I18nMiddleware):
-    """The member's chosen language; during registration the one picked so far; otherwise the default."""
+    """The member's chosen language; before registering, the one picked so far (kept after /cancel), else the
+    language of the person's Telegram app when we have it, else the default."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         member = data.get("member")
         if member is not None:
             return str(member.language)
         state = data.get("state")
-        if state is not None and data.get("raw_state"):
+        if state is not None:
             lang = (await state.get_data()).get("lang")
             if lang in self.i18n.available_locales:
                 return str(lang)
-        return self.i18n.default_locale
+        user = data.get("event_from_user")
+        app_language = (getattr(user, "language_code", None) or "").split("-")[0].lower()
+        return app_language if app_language in self.i18n.available_locales else self.i18n.default_locale

@@ -9,7 +9,7 @@ from forms.errors import N_, FormError
 from forms.text import fold, has_words, normalize
 
 MAX_AUTHORS = 20
-_LINE = re.compile(r"^(?P<name>.*?)[\s,:;=–—\-]*(?P<share>\d{1,3})\s*%?$")
+_LINE = re.compile(r"^(?P<name>.*?)[\s,:;=–—\-]*(?P<share>\d+)(?P<decimals>[.,]\d+)?\s*%?$")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,14 @@ def parse_authors(raw: str) -> list[AuthorShare]:
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
         m = _LINE.match(line)
-        if not m or not has_words(m["name"]):
+        if m and m["decimals"] and has_words(m["name"]):  # the author table stores whole percentages
+            raise FormError(
+                N_("Line {line} (“{text}”): write the share as a whole number, e.g. {share}%, without decimals."),
+                line=number,
+                text=line,
+                share=round(float(m["share"] + m["decimals"].replace(",", "."))),
+            )
+        if not m or not has_words(m["name"]) or any(ch.isdigit() for ch in m["name"]):
             raise FormError(
                 N_("Line {line} (“{text}”) needs a name and a share, like “Nguyễn Văn An – 60%”."),
                 line=number,

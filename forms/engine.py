@@ -91,7 +91,21 @@ class Form:
         return replace(state, step=key, editing=True, pending=())
 
     def add_part(self, state: FormState, part: str) -> FormState:
-        return replace(state, pending=(*state.pending, part))
+        """One more piece of a long answer; refused (the pieces already received stay) past the field's limit."""
+        pending = (*state.pending, part)
+        length = len(self.join_parts(replace(state, pending=pending)))
+        if length > self[state.step].max_len:
+            raise FormError(
+                N_(
+                    "This part was not added: with it the answer would have {length} characters, and at most {max} "
+                    "are allowed. Nothing was lost: the {parts} part(s) received before are kept. Press Done to "
+                    "save them, or send a shorter last part."
+                ),
+                length=length,
+                max=self[state.step].max_len,
+                parts=len(state.pending),
+            )
+        return replace(state, pending=pending)
 
     # -- parsing -----------------------------------------------------------------------------------------
     def parse(self, f: Field, text: str, today: date) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from html import escape
 from typing import Any
@@ -108,13 +108,7 @@ def preview_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str)
         blocks.append("⚠️ " + escape(_("Still missing: {fields}.").format(fields=names)))
     else:
         blocks.append(escape(_("Check each part. Press a field to change it, or Submit to send it for review.")))
-    chunks: list[str] = []
-    for block in blocks:
-        if chunks and len(chunks[-1]) + len(block) + 2 <= MESSAGE_LIMIT:
-            chunks[-1] += "\n\n" + block
-        else:
-            chunks.append(block)
-    return chunks
+    return pack(blocks, "\n\n")
 
 
 def step_label(form: Form, step: str, _: Gettext) -> str:
@@ -126,20 +120,36 @@ def step_label(form: Form, step: str, _: Gettext) -> str:
 
 def full_text_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str, heading: str) -> list[str]:
     """Every answer in full, split into messages that fit Telegram's limit; nothing is cut."""
-    chunks = [heading]
+    blocks = [heading]
     for f in form.fields:
         if f.key not in answers or f.kind is Kind.FILES:
             continue
         label = f"<b>{escape(_(f.label))}</b>\n"
         value = str(answers[f.key]) if f.kind in (Kind.TEXT, Kind.LONGTEXT) else None
         pieces = _split(value, MESSAGE_LIMIT - len(label) - 20) if value else [value_text(f, answers[f.key], _, locale)]
-        for piece in pieces:
-            block = label + (escape(piece) if value else piece)
-            if len(chunks[-1]) + len(block) + 2 <= MESSAGE_LIMIT:
-                chunks[-1] += "\n\n" + block
-            else:
-                chunks.append(block)
-    return chunks
+        blocks += [label + (escape(piece) if value else piece) for piece in pieces]
+    return pack(blocks, "\n\n")
+
+
+def group_blocks(blocks: Sequence[str], sep: str = "\n", limit: int = MESSAGE_LIMIT) -> list[list[int]]:
+    """The indices of consecutive blocks that fit together in one message of at most ``limit`` characters."""
+    groups: list[list[int]] = []
+    size = 0
+    for i, block in enumerate(blocks):
+        if groups and size + len(sep) + len(block) <= limit:
+            groups[-1].append(i)
+            size += len(sep) + len(block)
+        else:
+            groups.append([i])
+            size = len(block)
+    return groups
+
+
+def pack(blocks: Sequence[str], sep: str = "\n", limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Blocks (lines, paragraphs) joined into as few messages as fit Telegram's limit, cut only between blocks;
+    a block too long on its own is cut at a line break or a space."""
+    pieces = [piece for block in blocks for piece in (_split(block, limit) if len(block) > limit else [block])]
+    return [sep.join(pieces[i] for i in group) for group in group_blocks(pieces, sep, limit)]
 
 
 def _split(text: str, size: int) -> list[str]:

@@ -67,7 +67,7 @@ DEFAULT_FIELDS_OF_WORK = (
     Choice("other", N_("Other")),
 )
 
-LONG = 20_000
+LONG = 30_000  # a long answer pasted in one go arrives as pieces of 4,096 characters
 
 
 def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> tuple[Field, ...]:

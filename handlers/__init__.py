@@ -12,6 +12,7 @@ def routers() -> list[Router]:
         digest,
         drafting,
         drafts,
+        edits,
         errors,
         export,
         groups,
@@ -32,6 +33,7 @@ def routers() -> list[Router]:
         errors,
         drafting,  # the form's answers and buttons: most of the traffic, matched first
         navigation,
+        edits,  # a correction made with Telegram's Edit: told that the answer as first sent stands
         review,  # group chats from here on
         groups,
         team,

@@ -17,13 +17,18 @@ from forms.template import Kind
 from forms.text import has_words, normalize
 from handlers import keyboards
 from handlers.formview import active_draft, advance, error_text, open_draft, show, today, understood
-from handlers.states import Drafting
+from handlers.start import registration_first
+from handlers.states import Drafting, Reg
 from storage.db import Database
 from storage.initiatives import create_draft, save_form
 from storage.models import Member
 
 
-async def new(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
+async def new(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form,
+              raw_state: str | None) -> None:  # fmt: skip
+    if member is None and raw_state in Reg.__state_names__:
+        await registration_first(message, state, db)
+        return
     if member is None:
         await message.answer(_("You are not registered yet. Send /start first."))
         return
@@ -58,7 +63,11 @@ async def answer(
         if not has_words(part):
             await message.answer("⚠️ " + _("Please answer in words: emoji or symbols alone are not enough."))
             return
-        new_state = form.add_part(current, part)
+        try:
+            new_state = form.add_part(current, part)
+        except FormError as err:
+            await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id))
+            return
         draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.part", detail={"field": f.key})
         await message.answer(parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id))
         return

@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
 from forms.engine import Form
 from forms.errors import N_
-from forms.render import step_label
+from forms.render import group_blocks, pack, step_label
 from handlers import keyboards
 from handlers.callbacks import DraftAction, DraftCb
 from handlers.formview import draft_for_button, open_draft, show
@@ -59,7 +59,12 @@ async def drafts(message: Message, db: Database, member: Member | None, form: Fo
                 n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited
             )
         )
-    await message.answer("\n".join(lines), reply_markup=keyboards.drafts(items))
+    rows = keyboards.drafts(items).inline_keyboard  # one row of buttons per draft, lines[n] is draft n
+    for group in group_blocks(lines):  # several messages when long, each with the buttons of its drafts
+        buttons = InlineKeyboardMarkup(inline_keyboard=[rows[i - 1] for i in group if i > 0])
+        await message.answer(
+            "\n".join(lines[i] for i in group), reply_markup=buttons if buttons.inline_keyboard else None
+        )
 
 
 async def mine(message: Message, db: Database, member: Member | None) -> None:
@@ -77,7 +82,8 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
         lines.append(
             f"{escape(item.number or '—')} · {_item_title(item)} — {escape(_(STATUS.get(item.status, item.status)))}"
         )
-    await message.answer("\n".join(lines))
+    for chunk in pack(lines):
+        await message.answer(chunk)
 
 
 async def act(

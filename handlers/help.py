@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
 from handlers.states import Drafting
+from storage.models import Member
 
 
 async def help_(message: Message, form: Form) -> None:
@@ -40,9 +41,17 @@ async def help_(message: Message, form: Form) -> None:
     )
 
 
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(message: Message, state: FSMContext, member: Member | None) -> None:
     current = await state.get_state()
-    if current == Drafting.filling.state:
+    if current is not None and member is None:  # registration: start over, in the language already chosen
+        lang = (await state.get_data()).get("lang")
+        await state.set_state(None)
+        await state.set_data({"lang": lang} if lang else {})
+        await message.answer(
+            _("Registration stopped; nothing was saved. Send /start to begin again."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+    elif current == Drafting.filling.state:
         await state.clear()
         await message.answer(
             _("You left the form. Your draft is saved: send /drafts to continue it."),
@@ -50,9 +59,7 @@ async def cancel(message: Message, state: FSMContext) -> None:
         )
     elif current is not None:
         await state.set_state(None)
-        await message.answer(
-            _("Stopped. What you typed so far is kept: send /start to go on."), reply_markup=ReplyKeyboardRemove()
-        )
+        await message.answer(_("Stopped: nothing was changed."), reply_markup=ReplyKeyboardRemove())
     else:
         await message.answer(_("There is nothing to cancel."), reply_markup=ReplyKeyboardRemove())
 

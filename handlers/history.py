@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_datetime
 
 from forms.errors import N_
+from forms.render import pack
 from storage.db import Database
 from storage.models import Member
 from storage.review import by_number, history
@@ -49,7 +50,8 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
         what = _(SHOWN[event.kind]).format(round=detail.get("round", 1), reason=detail.get("reason") or "—")
         when = format_datetime(event.at, "short", tzinfo=tz, locale=locale)
         lines.append(f"{escape(when)} — {escape(name or '—')}: {escape(what)}")
-    await message.reply("\n".join(lines))
+    for n, chunk in enumerate(pack(lines)):
+        await (message.reply(chunk) if n == 0 else message.answer(chunk))
 
 
 def create_router() -> Router:

@@ -23,6 +23,16 @@ from storage.models import Invite, Member
 from storage.roles import officer_units
 from storage.units import get_unit
 
+MAX_DAYS = 365
+
+
+def parse_days(word: str) -> int | None:
+    """A number of days written with the digits 0-9 only, from 1 to MAX_DAYS; otherwise None."""
+    if not (word.isascii() and word.isdigit()) or len(word) > 3:
+        return None
+    days = int(word)
+    return days if 1 <= days <= MAX_DAYS else None
+
 
 async def link(bot: Bot, invite: Invite) -> str:
     return f"https://t.me/{(await bot.me()).username}?start={invite.token}"
@@ -31,10 +41,22 @@ async def link(bot: Bot, invite: Invite) -> str:
 async def invite(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
                  admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
     words = (command.args or "").split()
-    days = int(words.pop()) if words and words[-1].isdigit() else None
     usage = _(
         "Send /invite followed by a unit code and, if it should expire, a number of days, e.g. /invite LS-NUOC 30."
     )
+    days = None
+    if len(words) == 2 or (len(words) == 1 and words[0].isdecimal()):
+        days = parse_days(words.pop())
+        if days is None:
+            await message.answer(
+                _("The number of days must be a whole number from 1 to {max}, e.g. /invite LS-NUOC 30.").format(
+                    max=MAX_DAYS
+                )
+            )
+            return
+    if len(words) > 1:
+        await message.answer(usage)
+        return
     unit_id = await officer_unit(message, db, member, admins, words[0] if words else None, usage)
     if unit_id is None:
         return

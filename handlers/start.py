@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
@@ -21,12 +22,15 @@ from storage.db import Database
 from storage.invites import use_invite, valid_invite
 from storage.members import register, update_member
 from storage.models import Member
-from storage.units import any_units, get_unit, search_units
+from storage.units import SEARCH_CHARS, any_units, get_unit, search_units
 
 
 async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
     """Ask for the first thing registration still lacks, or register the member."""
     data = await state.get_data()
+    if "unit_id" in data and await get_unit(db, data["unit_id"]) is None:  # the unit was removed meanwhile
+        data = {k: v for k, v in data.items() if k != "unit_id"}
+        await state.set_data(data)
     if "lang" not in data:
         await state.set_state(Reg.language)
         await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
@@ -84,8 +88,11 @@ async def finish_step(
 
 
 async def start(message: Message, command: CommandObject, state: FSMContext, db: Database,
-                member: Member | None) -> None:  # fmt: skip
+                member: Member | None, i18n: I18n) -> None:  # fmt: skip
     token = (command.args or "").strip()
+    lang = (await state.get_data()).get("lang")
+    if member is None and lang in i18n.available_locales:  # chosen before a /cancel: keep speaking it
+        i18n.current_locale = lang
     if member is not None:
         await state.clear()
         await message.answer(
@@ -129,6 +136,9 @@ async def got_name(message: Message, state: FSMContext, db: Database, member: Me
 
 
 async def find_unit(message: Message, db: Database) -> None:
+    if len(message.text or "") > SEARCH_CHARS:
+        await message.answer(_("That is too long for a search. Type a few words of your unit's name, e.g. “cấp nước”."))
+        return
     found = await search_units(db, message.text or "")
     if not found and not await any_units(db):
         await message.answer(
@@ -146,9 +156,18 @@ async def find_unit(message: Message, db: Database) -> None:
 async def pick_unit(
     query: CallbackQuery, callback_data: UnitCb, state: FSMContext, db: Database, member: Member | None
 ) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer()
+        return
+    if await get_unit(db, callback_data.unit) is None:  # a forged button, or a unit removed since the list
+        await query.answer(_("This button is out of date."), show_alert=True)
+        await query.message.answer(
+            _("This unit is no longer in the list. Type part of your unit's name again, e.g. “cấp nước”."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+        return
     await query.answer()
-    if isinstance(query.message, Message):
-        await finish_step(query.message, state, db, member, unit_id=callback_data.unit)
+    await finish_step(query.message, state, db, member, unit_id=callback_data.unit)
 
 
 async def got_contact(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
@@ -163,25 +182,34 @@ async def got_contact(message: Message, state: FSMContext, db: Database, member:
 
 async def skip_phone(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
     if message.text != _("Skip"):
-        await message.answer(
-            _("Please press the button to share your number, or press Skip."), reply_markup=keyboards.share_phone()
-        )
+        await not_understood(message, Reg.phone.state)
         return
     await finish_step(message, state, db, member, phone="")
 
 
-async def language_expected(message: Message) -> None:
-    await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
+async def not_understood(message: Message, raw_state: str | None) -> None:
+    """Not the kind of answer the step expects (a sticker, a photo, text instead of a button…): ask again."""
+    if raw_state == Reg.language.state:
+        await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
+    elif raw_state == Reg.phone.state:
+        await message.answer(
+            _("Please press the button to share your number, or press Skip."), reply_markup=keyboards.share_phone()
+        )
+    else:
+        await message.answer(_("Please type your answer as text."))
 
 
-async def phone_expected(message: Message) -> None:
-    await message.answer(
-        _("Please press the button to share your number, or press Skip."), reply_markup=keyboards.share_phone()
-    )
+async def registration_first(message: Message, state: FSMContext, db: Database) -> None:
+    """A command before registration is over: say so, and ask the current question again."""
+    await message.answer(_("Please finish registering first (or send /cancel to stop): answer the question below."))
+    await ask_next(message, state, db)
 
 
-async def text_expected(message: Message) -> None:
-    await message.answer(_("Please type your answer as text."))
+async def command_mid_step(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+    if member is not None:  # a member changing the profile: drop the change, let the command run
+        await state.set_state(None)
+        raise SkipHandler
+    await registration_first(message, state, db)
 
 
 def create_router() -> Router:
@@ -189,12 +217,11 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(start, CommandStart())
     router.callback_query.register(pick_language, LangCb.filter())
+    router.message.register(command_mid_step, StateFilter(Reg), F.text.startswith("/"))
     router.message.register(got_name, Reg.name, F.text, ~F.text.startswith("/"))
     router.message.register(find_unit, Reg.unit, F.text, ~F.text.startswith("/"))
     router.callback_query.register(pick_unit, StateFilter(Reg.unit), UnitCb.filter())
     router.message.register(got_contact, Reg.phone, F.contact)
     router.message.register(skip_phone, Reg.phone, F.text, ~F.text.startswith("/"))
-    router.message.register(language_expected, Reg.language)
-    router.message.register(text_expected, StateFilter(Reg.name, Reg.unit))
-    router.message.register(phone_expected, Reg.phone)
+    router.message.register(not_understood, StateFilter(Reg), ~F.text.startswith("/"))  # a member's command skips on
     return router

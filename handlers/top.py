@@ -15,7 +15,7 @@ from handlers.progress import officer_unit
 from storage.db import Database
 from storage.models import Member
 from storage.progress import child_lines, top_authors
-from storage.units import get_unit
+from storage.units import get_unit, phase_codes
 
 MEDALS = ("🥇", "🥈", "🥉")
 
@@ -28,6 +28,19 @@ async def top(message: Message, command: CommandObject, db: Database, member: Me
     unit_id = await officer_unit(message, db, member, admins, words[0] if words else None, usage)
     if unit_id is None:
         return
+    if len(words) > 2:
+        await message.answer(escape(usage))
+        return
+    known = await phase_codes(db) if phase is not None else []
+    if phase is not None and phase not in {code.upper(): code for code in known}:
+        refusal = (
+            _("Unknown phase “{phase}”. The phases are: {codes}.").format(phase=phase, codes=", ".join(known))
+            if known
+            else _("Unknown phase “{phase}”: no programme phases are loaded yet.").format(phase=phase)
+        )
+        await message.answer(escape(refusal))
+        return
+    phase = next((code for code in known if code.upper() == phase), None)
     unit, locale = await get_unit(db, unit_id), get_i18n().current_locale
     assert unit is not None
     money = lambda v: format_currency(v, "VND", locale=locale)  # noqa: E731

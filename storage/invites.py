@@ -15,8 +15,10 @@ from storage.writer import Stmt
 
 
 async def create_invite(db: Database, *, unit_id: int, by_id: int | None, days: int | None) -> Invite:
+    if days is not None and not 1 <= days <= 3650:  # 0 would mean "never expires", a huge number overflows
+        raise ValueError(f"days out of range: {days}")
     token, now = secrets.token_urlsafe(9), utcnow()
-    expires = now + timedelta(days=days) if days else None
+    expires = now + timedelta(days=days) if days is not None else None
     await db.write(
         Stmt(
             "INSERT INTO invite (token, unit_id, created_by_id, created_at, expires_at, uses) "

@@ -14,16 +14,26 @@ from storage.models import Phase, Quota, Unit, utcnow
 from storage.progress import recount
 from storage.unit_files import PhaseRow, UnitImportError, UnitRow, write_units
 
+SEARCH_CHARS = 200  # a unit's name is at most 300 characters; a search is a part of it
+SEARCH_WORDS = 8
+
+
+def search_words(query: str) -> list[str]:
+    """The first few distinct folded words of the query, one-letter words left out when longer ones exist: every
+    word is one LIKE, and SQLite limits how many an expression may hold."""
+    words = list(dict.fromkeys(fold(query[:SEARCH_CHARS]).split()))
+    return ([w for w in words if len(w) >= 2] or words)[:SEARCH_WORDS]
+
 
 async def search_units(db: Database, query: str, limit: int = 8) -> list[Unit]:
     """Units whose name holds every word typed (ignoring case, diacritics and đ/d), or whose code matches."""
-    words = fold(query).split()
+    words = search_words(query)
     if not words:
         return []
     by_name = and_(*[col(Unit.name_folded).contains(word, autoescape=True) for word in words])
     stmt = (
         select(Unit)
-        .where(or_(func.lower(Unit.code) == query.strip().lower(), by_name))
+        .where(or_(func.lower(Unit.code) == query[:SEARCH_CHARS].strip().lower(), by_name))
         .order_by(func.length(Unit.name), Unit.name)
         .limit(limit)
     )
@@ -58,6 +68,11 @@ _QUOTA = text(
     "INSERT INTO quota (unit_id, phase_id, amount) "
     "SELECT u.id, (SELECT p.id FROM phase p WHERE p.code = :phase), :amount FROM unit u WHERE u.code = :code"
 )
+
+
+async def phase_codes(db: Database) -> list[str]:
+    async with db.session() as session:
+        return list((await session.exec(select(Phase.code).order_by(col(Phase.starts_on)))).all())
 
 
 async def import_units(db: Database, rows: list[UnitRow]) -> tuple[int, int]:

@@ -95,7 +95,7 @@ async def test_profile_changes_language_name_unit_and_phone(app: App) -> None:
     assert kinds.count("member.updated") == 4
 
 
-async def test_cancel_during_registration_keeps_what_was_typed(app: App) -> None:
+async def test_cancel_during_registration_starts_over_in_the_chosen_language(app: App) -> None:
     user = app.user()
     await user.send("/start", expect=2)
     await user.click("Tiếng Việt")
@@ -103,7 +103,7 @@ async def test_cancel_during_registration_keeps_what_was_typed(app: App) -> None
     replies = await user.send("/cancel")
     assert "/start" in replies[-1].text
     replies = await user.send("/start", expect=2)
-    assert "đơn vị" in replies[-1].text  # name and language kept: it asks for the unit next
+    assert "Họ và tên" in replies[-1].text  # only the language is kept: it asks for the name again
 
 
 async def test_unknown_command_and_text_outside_a_form(app: App) -> None:
