@@ -77,7 +77,10 @@ class HandledUpdates(BaseMiddleware):
         finally:
             current.reset(token)
         if not handling.recorded:
-            await self.db.record_handled(handling)
+            try:
+                await self.db.record_handled(handling)
+            except Exception as exc:  # the update changed nothing; at worst it is answered again after a restart
+                log.warning("could not record update %s as handled: %s", handling.key, exc)
         self._handled_here(handling.key)
         return result
 

@@ -28,6 +28,8 @@ class Outbox(Protocol):
 
     async def flush(self) -> int: ...
 
+    def wake(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Delivery:

@@ -11,7 +11,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
+from forms.render import pack
 from handlers.delivery import Outbox
 from storage.db import Database
 from storage.groups import bind, group_of_chat, migrate_chat, unbind
@@ -70,10 +72,11 @@ async def bind_group(message: Message, command: CommandObject, bot: Bot, db: Dat
         await message.reply(_("This group is now the support group of {unit}. Initiatives from it and the units below "
                               "it will be posted here. Add the team: reply to a member's message with /team add.")
                             .format(unit=escape(unit.name)))  # fmt: skip
-    await outbox.flush()  # the cards of whatever already waited without one
+    outbox.wake()  # the cards of whatever already waited without one, paced, from the sender's loop
 
 
-async def unbind_group(message: Message, bot: Bot, db: Database, member: Member | None, admins: frozenset[int]) -> None:
+async def unbind_group(message: Message, bot: Bot, db: Database, member: Member | None, admins: frozenset[int],
+                       i18n: I18n) -> None:  # fmt: skip
     group = await group_of_chat(db, message.chat.id)
     unit = await get_unit(db, group.unit_id) if group else None
     user_id = message.from_user.id if message.from_user else 0
@@ -87,22 +90,37 @@ async def unbind_group(message: Message, bot: Bot, db: Database, member: Member 
         )
     else:
         await unbind(db, chat_id=message.chat.id, by_id=member.id if member else None)
-        await message.reply(_("This group is no longer the support group of {unit}.").format(unit=escape(unit.name)))
+        with i18n.use_locale(group.language):
+            text = _("This group is no longer the support group of {unit}.").format(unit=escape(unit.name))
+        await message.reply(text)
 
 
-async def waiting(message: Message, db: Database, tz: ZoneInfo) -> None:
-    items = await queue(db, message.chat.id)
-    if not items:
-        await message.reply(_("Nothing waits for review."))
+def age_text(number: str, title: str, days: int, taken_by: str | None) -> str:
+    """One waiting item: how long it has waited, and who took it if anyone did."""
+    if days < 1:
+        text = _("{number} · {title} — sent today").format(number=number, title=title)
+    else:
+        text = ngettext("{number} · {title} — waiting {days} day", "{number} · {title} — waiting {days} days",
+                        days).format(number=number, title=title, days=days)  # fmt: skip
+    if taken_by:
+        text += ", " + _("taken by {who}").format(who=taken_by)
+    return escape(text)
+
+
+async def waiting(message: Message, db: Database, i18n: I18n, tz: ZoneInfo) -> None:
+    group = await group_of_chat(db, message.chat.id)
+    if group is None:
+        await message.reply(
+            _("This group is not bound to any unit. An officer can bind it with /bind and the unit code.")
+        )
         return
+    items = await queue(db, message.chat.id)
     now = datetime.now(tz)
-    lines = ["<b>" + _("Waiting for review") + "</b>"]
-    for item in items:
-        days = (now - item.submitted_at).days
-        who = escape(item.taken_by) if item.taken_by else "—"
-        lines.append(_("{number} · {title} — {days} day(s), taken by {who}").format(
-            number=escape(item.number), title=escape(item.title), days=days, who=who))  # fmt: skip
-    await message.reply("\n".join(lines))
+    with i18n.use_locale(group.language):  # a group reads its own language, whoever asks
+        lines = ["<b>" + _("Waiting for review") + "</b>"] if items else [_("Nothing waits for review.")]
+        lines += [age_text(item.number, item.title, (now - item.submitted_at).days, item.taken_by) for item in items]
+    for n, chunk in enumerate(pack(lines)):
+        await (message.reply(chunk) if n == 0 else message.answer(chunk))
 
 
 async def migrated(message: Message, db: Database) -> None:

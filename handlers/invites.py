@@ -71,8 +71,9 @@ async def invite(message: Message, command: CommandObject, bot: Bot, db: Databas
     await message.answer_photo(BufferedInputFile(qr_png(url), filename=f"invite-{unit.code}.png"), caption=caption)
 
 
-async def invites(message: Message, bot: Bot, db: Database, member: Member | None) -> None:
-    units = await officer_units(db, member.id) if member else []
+async def invites(message: Message, bot: Bot, db: Database, member: Member | None, admins: frozenset[int]) -> None:
+    is_admin = message.from_user is not None and message.from_user.id in admins
+    units = None if is_admin else await officer_units(db, member.id) if member else []
     items = await active_invites(db, units)
     if not items:
         await message.answer(_("There are no active invite links. Create one with /invite."))

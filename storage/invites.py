@@ -44,8 +44,10 @@ async def use_invite(db: Database, token: str) -> None:
     await db.write(Stmt("UPDATE invite SET uses = uses + 1 WHERE token = :token", {"token": token}))
 
 
-async def active_invites(db: Database, unit_ids: list[int]) -> list[Invite]:
-    """Unexpired, unrevoked links of these units and every unit below them, newest first."""
+async def active_invites(db: Database, unit_ids: list[int] | None) -> list[Invite]:
+    """Unexpired, unrevoked links of these units and every unit below them (of every unit: None), newest first."""
+    if unit_ids is None:
+        return await _active(db, None)
     if not unit_ids:
         return []
     subtree = text(
@@ -54,8 +56,14 @@ async def active_invites(db: Database, unit_ids: list[int]) -> list[Invite]:
     ).bindparams(bindparam("roots", expanding=True))
     async with db.read_engine.connect() as conn:
         units = [row[0] for row in await conn.execute(subtree, {"roots": tuple(unit_ids)})]
+    return await _active(db, units)
+
+
+async def _active(db: Database, units: list[int] | None) -> list[Invite]:
     now = utcnow()
-    query = select(Invite).where(col(Invite.unit_id).in_(units), col(Invite.revoked_at).is_(None))
+    query = select(Invite).where(col(Invite.revoked_at).is_(None))
+    if units is not None:
+        query = query.where(col(Invite.unit_id).in_(units))
     async with db.session() as session:
         invites = (await session.exec(query.order_by(col(Invite.id).desc()))).all()
     return [i for i in invites if not i.expires_at or i.expires_at > now]

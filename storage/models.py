@@ -211,6 +211,7 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
     payload: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    origin: str | None = Field(default=None, max_length=80, index=True)  # the update whose handling wrote it
     created_at: datetime = Field(default_factory=utcnow)
     due_at: datetime = Field(default_factory=utcnow, index=True)
     claimed_until: datetime | None = None  # a sender is delivering it until then

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from storage.db import Database
+from storage.handled import current
 from storage.models import utcnow
 from storage.writer import Stmt
 
@@ -21,17 +22,16 @@ LEASE = timedelta(seconds=20)
 GIVE_UP_AFTER = 12  # attempts; with the back-off below that is about half an hour
 
 
-def outbox_stmt(kind: str, payload: dict[str, Any], *, payload_sql: str | None = None, **params: Any) -> Stmt:
-    """An outbox insert for the same op as the change; ``payload_sql`` builds payloads from a SELECT."""
-    if payload_sql is not None:
-        return Stmt(
-            f"INSERT INTO outbox (kind, payload, created_at, due_at, attempts) {payload_sql}",
-            {"kind": kind, "now": utcnow(), **params},
-        )
+def outbox_stmt(kind: str, payload: dict[str, Any]) -> Stmt:
+    """An outbox insert for the same op as the change, tagged with the update being handled (if any), so the
+    handler can deliver just its own items right after its commit."""
+    handling = current.get()
     return Stmt(
-        "INSERT INTO outbox (kind, payload, created_at, due_at, attempts) VALUES (:kind, :payload, :now, :now, 0)",
-        {"kind": kind, "payload": json.dumps(payload, ensure_ascii=False), "now": utcnow()},
-    )
+        "INSERT INTO outbox (kind, payload, origin, created_at, due_at, attempts) "
+        "VALUES (:kind, :payload, :origin, :now, :now, 0)",
+        {"kind": kind, "payload": json.dumps(payload, ensure_ascii=False), "now": utcnow(),
+         "origin": handling.key if handling else None},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,15 +42,17 @@ class Item:
     attempts: int
 
 
-_DUE = text(
+_DUE = (
     "SELECT id, kind, payload, attempts FROM outbox WHERE done_at IS NULL AND due_at <= :now "
-    "AND (claimed_until IS NULL OR claimed_until < :now) ORDER BY id LIMIT :limit"
+    "AND (claimed_until IS NULL OR claimed_until < :now)"
 )
 
 
-async def due(db: Database, limit: int = 50) -> list[Item]:
+async def due(db: Database, origin: str | None = None, limit: int = 50) -> list[Item]:
+    """What is due now, oldest first; only what one update's handling wrote when ``origin`` is given."""
+    sql = text(_DUE + (" AND origin = :origin" if origin else "") + " ORDER BY id LIMIT :limit")
     async with db.read_engine.connect() as conn:
-        rows = (await conn.execute(_DUE, {"now": utcnow(), "limit": limit})).all()
+        rows = (await conn.execute(sql, {"now": utcnow(), "limit": limit, "origin": origin})).all()
     return [Item(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
 

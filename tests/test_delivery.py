@@ -114,6 +114,7 @@ async def test_what_waited_before_the_group_existed_is_posted_when_it_is_bound(a
     assert "chưa có nhóm" in replies[-1].text  # it waits, and the worker is told so
     officer = crew.in_group(crew.officer)
     await officer.send("/bind LS-NUOC vi")
+    await app.dp["outbox"].flush()  # the sender's loop posts them (paced); here, without waiting for its tick
     card = card_of(officer)
     assert TITLE in card.text and "Xác nhận" in " ".join(card.button_texts())
     queue = await officer.send("/queue")

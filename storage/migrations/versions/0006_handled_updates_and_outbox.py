@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column('payload', sa.Text(), nullable=False),
+        sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('claimed_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
@@ -45,6 +46,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_outbox_due_at'), 'outbox', ['due_at'], unique=False)
     op.create_index(op.f('ix_outbox_done_at'), 'outbox', ['done_at'], unique=False)
+    op.create_index(op.f('ix_outbox_origin'), 'outbox', ['origin'], unique=False)
     # Submissions left without a card by a crash between two commits (before the outbox existed) get one now.
     op.execute(
         "INSERT INTO outbox (kind, payload, created_at, due_at, attempts) "
@@ -55,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f('ix_outbox_origin'), table_name='outbox')
     op.drop_index(op.f('ix_outbox_done_at'), table_name='outbox')
     op.drop_index(op.f('ix_outbox_due_at'), table_name='outbox')
     op.drop_table('outbox')
