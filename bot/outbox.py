@@ -1,45 +1,76 @@
 """The outbox sender: delivers what handlers committed to send, right after their commit (``flush``) and from a
-background loop that resumes after a restart and retries what failed."""
+background loop that resumes after a restart and retries what failed.
+
+Some refusals are handled where they happen (an author who blocked the bot is skipped, a group that removed it is
+marked unreachable), so the delivery itself succeeds; the sender still notes them, and the item is closed with
+what could not be delivered instead of looking delivered."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from contextlib import suppress
+from contextvars import ContextVar
 from datetime import timedelta
+from typing import Any
 
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
+from aiogram.methods import Response, TelegramMethod
 
 from handlers.delivery import Delivery, deliver
+from handlers.errors import harmless
 from storage.handled import current
 from storage.outbox import GIVE_UP_AFTER, Item, claim, due, finish, retry_later
 
 log = logging.getLogger(__name__)
+_refused: ContextVar[list[str] | None] = ContextVar("outbox_refused", default=None)
 
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** max(attempts, 1), 300))
 
 
+class NoteRefusals(BaseRequestMiddleware):
+    """Telegram's refusals during a delivery, even those the delivery code catches itself."""
+
+    async def __call__(self, make_request: NextRequestMiddlewareType[Any], bot: Bot,
+                       method: TelegramMethod[Any]) -> Response[Any]:  # fmt: skip
+        try:
+            return await make_request(bot, method)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            refused = _refused.get()
+            if refused is not None and not harmless(exc):
+                refused.append(f"{method.__api_method__} to {getattr(method, 'chat_id', None)}: {exc.message}")
+            raise
+
+
 class Sender:
     def __init__(self, ctx: Delivery, interval: float = 2.0) -> None:
         self.ctx, self.interval = ctx, interval
+        if not any(isinstance(m, NoteRefusals) for m in ctx.bot.session.middleware):
+            ctx.bot.session.middleware(NoteRefusals())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.delivered = self.retried = self.closed = 0
 
     async def flush(self) -> int:
-        """Deliver everything due now; returns how many items this call delivered or closed."""
+        """Deliver what is due now: called by a handler, only what its own update wrote (the loop delivers the
+        rest); returns how many items this call delivered or closed."""
+        handling = current.get()
+        origin = handling.key if handling else None
         token = current.set(None)  # deliveries are not the effect of the update being handled
         try:
             count = 0
-            while items := await due(self.ctx.db):
+            while items := await due(self.ctx.db, origin):
                 claimed = await claim(self.ctx.db, items)
                 if not claimed:
                     return count
@@ -50,12 +81,15 @@ class Sender:
             current.reset(token)
 
     async def _one(self, item: Item) -> int:
+        refused: list[str] = []
+        token = _refused.set(refused)
         try:
             await deliver(self.ctx, item.kind, item.payload)
         except TelegramRetryAfter as exc:
             await self._retry(item, timedelta(seconds=exc.retry_after), f"flood control: {exc.message}")
             return 0
-        except (TelegramNetworkError, TelegramServerError, TimeoutError, OSError) as exc:
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError, TimeoutError, OSError) as exc:
+            # ClientDecodeError: not Telegram's JSON but a proxy's error page (e.g. 502 Bad Gateway), as transient
             await self._retry(item, backoff(item.attempts + 1), f"{type(exc).__name__}: {exc}")
             return 0
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
@@ -67,6 +101,13 @@ class Sender:
             log.exception("outbox %s %s %s failed", item.id, item.kind, item.payload)
             await self._retry(item, backoff(item.attempts + 1), f"{type(exc).__name__}: {exc}")
             return 0
+        finally:
+            _refused.reset(token)
+        if refused:  # delivered as far as it could be; the rest is recorded, not retried
+            log.info("outbox %s %s %s partly undeliverable: %s", item.id, item.kind, item.payload, "; ".join(refused))
+            await finish(self.ctx.db, item, error="; ".join(refused))
+            self.closed += 1
+            return 1
         await finish(self.ctx.db, item)
         self.delivered += 1
         return 1

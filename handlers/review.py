@@ -68,10 +68,7 @@ async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext
         await query.answer(out_of_date_text(review, card.round, tz), show_alert=True)
         return
     if action is ReviewAction.TAKE:
-        taken = await take(db, iid, actor.id or 0, card.round)
-        done = _("You are handling {number}.").format(number=item.number)
-        await query.answer(done if taken else out_of_date_text(await load(db, iid), card.round, tz),
-                           show_alert=not taken)  # fmt: skip
+        await take_it(query, db, actor, review, card.round, tz)
     elif action is ReviewAction.CONFIRM:
         confirmed = await decide(db, iid, actor.id or 0, Decision.CONFIRM, None, card.round)
         await query.answer(_("Confirmed.") if confirmed else out_of_date_text(await load(db, iid), card.round, tz),
@@ -80,6 +77,25 @@ async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext
         await ask_reason(query, message, state, DECISIONS[action], iid, item.number or "", card.round, i18n, db)
         return
     await outbox.flush()
+
+
+async def take_it(query: CallbackQuery, db: Database, actor: Member, review: Review, round_: int,
+                  tz: ZoneInfo) -> None:  # fmt: skip
+    """Take an item nobody has taken; pressing again changes nothing, and a second member hears who has it."""
+    item = review.initiative
+    mine = _("You are handling {number}.").format(number=item.number)
+    if item.taken_by_id == actor.id:
+        await query.answer(mine)
+        return
+    if await take(db, item.id or 0, actor.id or 0, round_):
+        await query.answer(mine)
+        return
+    now = await load(db, item.id or 0)
+    if now is not None and now.initiative.status == "in_review" and now.taken_by is not None:
+        taken = _("{name} is already handling {number}.").format(name=now.taken_by.full_name, number=item.number)
+        await query.answer(taken, show_alert=now.taken_by.id != actor.id)
+    else:
+        await query.answer(out_of_date_text(now, round_, tz), show_alert=True)
 
 
 async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, decision: Decision, iid: int,

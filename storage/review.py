@@ -28,10 +28,11 @@ class Decision(StrEnum):
 
 
 async def take(db: Database, initiative_id: int, member_id: int, round_: int) -> bool:
-    """Take the item in this round of review; False when it was decided or resubmitted meanwhile."""
+    """Take the item in this round of review; False when someone took it first, or it was decided or resubmitted
+    meanwhile."""
     change = Stmt(
         "UPDATE initiative SET status = 'in_review', taken_by_id = :m, taken_at = :now, updated_at = :now "
-        "WHERE id = :id AND status IN ('submitted', 'in_review') AND review_round = :round",
+        "WHERE id = :id AND status = 'submitted' AND review_round = :round",
         {"m": member_id, "now": utcnow(), "id": initiative_id, "round": round_},
         guard=True,
     )

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any
@@ -137,6 +138,11 @@ class FakeTelegram:
     kicked: set[int] = field(default_factory=set)  # groups that removed the bot
     fail_next: dict[str, list[ApiError]] = field(default_factory=dict)  # method -> errors to answer first
     broken: dict[str, int] = field(default_factory=dict)  # method -> HTTP status of a proxy's HTML error page
+    # Opt-in faults, all off by default:
+    blocked: set[int] = field(default_factory=set)  # users who blocked the bot: 403 for their private chat
+    flood: Callable[[str, dict[str, Any]], int | None] | None = None  # (method, params) -> retry_after to answer 429
+    broken_next: dict[str, int] = field(default_factory=dict)  # method -> how many next calls get a 502 HTML page
+    drop_next: dict[str, int] = field(default_factory=dict)  # method -> how many next calls lose their connection
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -171,6 +177,14 @@ class FakeTelegram:
         self.log.append((method, params))
         await self._notify()
         handler = getattr(self, "api_" + method.lower(), None)
+        if self.drop_next.get(method):  # the connection closes before any answer: a network error for the bot
+            self.drop_next[method] -= 1
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response()
+        if self.broken_next.get(method):
+            self.broken_next[method] -= 1
+            return web.Response(text="<html><body>Bad Gateway</body></html>", status=502, content_type="text/html")
         if method in self.broken:
             return web.Response(text="<html><body>Bad Gateway</body></html>", status=self.broken[method],
                                 content_type="text/html")  # fmt: skip
@@ -179,6 +193,8 @@ class FakeTelegram:
         try:
             if self.fail_next.get(method):
                 raise self.fail_next[method].pop(0)
+            if self.flood is not None and (retry_after := self.flood(method, params)) is not None:
+                raise ApiError(f"Too Many Requests: retry after {retry_after}", 429, {"retry_after": retry_after})
             result = await handler(params)
         except ApiError as err:
             self.errors.append((method, err.description))
@@ -271,6 +287,8 @@ class FakeTelegram:
         chat_id = int(chat_id)
         if chat_id in self.kicked:
             raise ApiError("Forbidden: bot was kicked from the supergroup chat", 403)
+        if chat_id in self.blocked:
+            raise ApiError("Forbidden: bot was blocked by the user", 403)
         chat = self.chats.get(chat_id)
         if chat is None and chat_id > 0:
             raise ApiError("Forbidden: bot can't initiate conversation with a user", 403)
@@ -366,6 +384,8 @@ class FakeTelegram:
         return self.message_json(sent)
 
     def _existing(self, params: dict[str, Any]) -> Sent:
+        if int(params["chat_id"]) in self.blocked:
+            raise ApiError("Forbidden: bot was blocked by the user", 403)
         sent = self.messages.get(int(params["chat_id"]), {}).get(int(params["message_id"]))
         if sent is None:
             raise ApiError("Bad Request: message to edit not found")
