@@ -20,6 +20,7 @@ from handlers.reminders import send_reminders
 from storage.db import Database
 from storage.handled import prune_stmt
 from storage.migrate import upgrade
+from storage.unit_files import no_units_warning
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ async def run_polling(settings: Settings) -> None:
         dp = create_dispatcher(settings, db)
         schedule(scheduler, bot, db, dp, tz)
         scheduler.start()
+        if warning := await no_units_warning(db):
+            log.warning(warning)
         log.info("database %s ready; starting long polling", db.safe_url)
         await dp.emit_startup(bot=bot, **dp.workflow_data)
         try:

@@ -24,6 +24,7 @@ def routers() -> list[Router]:
         progress,
         reminders,
         review,
+        setup,
         start,
         team,
         top,
@@ -38,7 +39,8 @@ def routers() -> list[Router]:
         groups,
         team,
         reminders,
-        help,  # private commands
+        setup,  # private from here on: a bot administrator is told when no units are loaded yet
+        help,
         start,
         profile,
         history,

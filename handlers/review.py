@@ -16,10 +16,10 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, ForceReply, Message, User
 from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
 from forms.engine import Form
 from forms.errors import FormError
+from forms.formats import format_datetime
 from forms.text import clean_answer
 from handlers.callbacks import ReviewAction, ReviewCb
 from handlers.delivery import Outbox
@@ -74,7 +74,8 @@ async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext
         await query.answer(_("Confirmed.") if confirmed else out_of_date_text(await load(db, iid), card.round, tz),
                            show_alert=not confirmed)  # fmt: skip
     else:
-        await ask_reason(query, message, state, DECISIONS[action], iid, item.number or "", card.round, i18n, db)
+        await ask_reason(query, message, state, DECISIONS[action], iid, item.number or "", card.round, i18n, db,
+                         actor.full_name)  # fmt: skip
         return
     await outbox.flush()
 
@@ -99,14 +100,14 @@ async def take_it(query: CallbackQuery, db: Database, actor: Member, review: Rev
 
 
 async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, decision: Decision, iid: int,
-                     number: str, round_: int, i18n: I18n, db: Database) -> None:  # fmt: skip
+                     number: str, round_: int, i18n: I18n, db: Database, name: str) -> None:  # fmt: skip
     group = await group_of_chat(db, card.chat.id)
     with i18n.use_locale(group.language if group else i18n.default_locale):
         text = (
             _("{name}, reply with the reason for returning {number} (or /cancel).")
             if decision is Decision.CHANGES
             else _("{name}, reply with the reason for rejecting {number} (or /cancel).")
-        ).format(name=query.from_user.mention_html(), number=number)
+        ).format(name=query.from_user.mention_html(name), number=number)  # the mention makes the reply selective
     await state.set_state(Reviewing.reason)
     await state.set_data({"iid": iid, "decision": decision.value, "card": card.message_id, "round": round_})
     await query.answer()
@@ -151,7 +152,7 @@ def out_of_date_text(review: Review | None, round_: int, tz: ZoneInfo) -> str:
         return _("This card is out of date: {number} was resubmitted; use its newest card.").format(number=item.number)
     if review.decided_by is None or item.decided_at is None:
         return _("This initiative was already decided.")
-    when = format_datetime(item.decided_at, "short", tzinfo=tz, locale=get_i18n().current_locale)
+    when = format_datetime(item.decided_at, get_i18n().current_locale, tz)
     verdict = {"confirmed": _("confirmed"), "changes_requested": _("returned for changes"), "rejected": _("rejected")}
     return _("Already decided: {verdict} by {name}, {when}.").format(
         verdict=verdict.get(item.status, item.status), name=review.decided_by.full_name, when=when

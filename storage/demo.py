@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from storage.db import Database
 from storage.progress import recount
-from storage.unit_files import PhaseRow, UnitRow
+from storage.unit_files import PhaseRow, UnitRow, count_units
 from storage.units import import_phases, import_units
 
 PHASES = [PhaseRow(0, "GD1", "Giai đoạn 1", date(2022, 1, 8), date(2022, 5, 31)),
@@ -52,8 +52,30 @@ TITLES = [
 BENEFITS = [0, 0, 14_000_000, 50_000_000, 200_000_000, 1_200_000_000, 5_000_000_000]
 
 
-class DemoAlreadyLoaded(Exception):
+FRESH_DATABASE = "sqlite+aiosqlite:///./data/demo.db"
+
+
+class DemoRefused(Exception):
+    """The demo cannot be loaded into this database; the message is one line, with what to do instead."""
+
+
+class DemoAlreadyLoaded(DemoRefused):
     pass
+
+
+async def check_fresh(db: Database) -> None:
+    """Refuse a database that already has the demo, or units of its own: the demo's tree would be merged into
+    them (their quotas, /progress and /export would mix both)."""
+    async with db.read_engine.connect() as conn:
+        if (await conn.execute(text("SELECT 1 FROM initiative WHERE number LIKE 'DM-%' LIMIT 1"))).first():
+            raise DemoAlreadyLoaded(f"the demo dataset is already loaded in {db.safe_url}")
+    units = await count_units(db)
+    if units:
+        raise DemoRefused(
+            f"{db.safe_url} already has {units} unit(s) and the demo would be merged into them; load the demo into "
+            f"a fresh database instead: DATABASE_URL={FRESH_DATABASE} sangkien demo load (and start the bot with "
+            "the same DATABASE_URL)"
+        )
 
 
 async def load_demo(db: Database, seed: int = 2022) -> int:

@@ -60,7 +60,7 @@ async def test_bad_stored_unit_is_dropped_and_cancel_clears_registration(app: Ap
     data = await app.dp.fsm.storage.get_data(key)
     await app.dp.fsm.storage.set_data(key, {**data, "unit_id": 99999, "phone": ""})  # left by the old code
     replies = await user.send("/start", expect=2)
-    assert "Anh/chị thuộc công đoàn cơ sở nào" in replies[-1].text  # asked again instead of a foreign-key crash
+    assert "Anh/chị sinh hoạt ở công đoàn nào" in replies[-1].text  # asked again instead of a foreign-key crash
     replies = await user.send("/cancel")
     assert "Đã dừng đăng ký" in replies[-1].text
     assert await app.dp.fsm.storage.get_data(key) == {"lang": "vi"}  # only the language survives
@@ -88,7 +88,7 @@ async def test_commands_during_registration_say_to_finish_it_and_ask_again(app: 
     for command in ("/new", "/drafts", "/profile", "/history SK-000001"):
         replies = await user.send(command, expect=2)
         assert "đăng ký xong trước" in replies[0].text, command
-        assert "Anh/chị thuộc công đoàn cơ sở nào" in replies[-1].text, command
+        assert "Anh/chị sinh hoạt ở công đoàn nào" in replies[-1].text, command
     replies = await user.send("/help")
     assert "/new" in replies[-1].text and "/cancel" in replies[-1].text  # help simply works
     no_crash(user)
@@ -149,7 +149,7 @@ async def test_invite_days_are_parsed_strictly(app: App) -> None:
 async def test_top_refuses_an_unknown_phase(app: App) -> None:
     user = await officer(app)
     replies = await user.send("/top LS NOPHASE")
-    assert replies[-1].text == "Không có giai đoạn “NOPHASE”: chưa nạp giai đoạn nào của chương trình."
+    assert replies[-1].text == "Không có giai đoạn “NOPHASE”: chương trình chưa có giai đoạn nào."
     await import_phases(app.db, [PhaseRow(1, "GD1", "Giai đoạn 1", date(2022, 1, 8), date(2022, 5, 31)),
                                  PhaseRow(2, "GD2", "Giai đoạn 2", date(2022, 6, 1), date(2022, 12, 31))])  # fmt: skip
     replies = await user.send("/top LS NOPHASE")

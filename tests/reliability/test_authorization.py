@@ -455,14 +455,14 @@ class Action:
 
 
 async def take(cell: Cell, watch: Watch) -> None:
-    await cell.press_on_card("Nhận xử lý")
+    await cell.press_on_card("Nhận kiểm tra")
 
 
 async def take_allowed(cell: Cell, watch: Watch) -> None:
     assert await cell.status() == "in_review"
     taken_by = await scalar(cell.app, "SELECT taken_by_id FROM initiative WHERE id = :i", i=cell.world.initiative_id)
     assert taken_by == await cell.member_id()
-    assert "Đang xử lý" in cell.card.text
+    assert "Đang kiểm tra" in cell.card.text
 
 
 async def confirm(cell: Cell, watch: Watch) -> None:
@@ -471,7 +471,7 @@ async def confirm(cell: Cell, watch: Watch) -> None:
 
 async def confirm_allowed(cell: Cell, watch: Watch) -> None:
     assert await cell.status() == "confirmed", watch.alerts()
-    assert "Đã xác nhận bởi" in cell.card.text
+    assert "đã xác nhận hợp lệ (" in cell.card.text
 
 
 REASON = "Cần ghi rõ số tiền tiết kiệm mỗi tháng."
@@ -527,7 +527,7 @@ async def reason_reply_allowed(cell: Cell, watch: Watch) -> None:
 
 
 async def full_text(cell: Cell, watch: Watch) -> None:
-    await cell.press_on_card("Toàn văn")
+    await cell.press_on_card("Xem đầy đủ")
 
 
 async def full_text_allowed(cell: Cell, watch: Watch) -> None:
@@ -667,7 +667,7 @@ async def top(cell: Cell, watch: Watch) -> None:
 
 async def top_allowed(cell: Cell, watch: Watch) -> None:
     shown = reply_text(cell, watch)
-    assert "Xuất sắc nhất của Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn" in shown, shown
+    assert "Tác giả, đơn vị tiêu biểu – Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn" in shown, shown
     assert "Điện lực" not in shown and "Tràng Định" not in shown, shown  # only units of LS-NUOC's subtree
 
 
