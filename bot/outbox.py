@@ -60,6 +60,8 @@ class Sender:
             ctx.bot.session.middleware(NoteRefusals())
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._delivering: set[int] = set()
+        self._changed = asyncio.Condition()
         self.delivered = self.retried = self.closed = 0
 
     async def flush(self) -> int:
@@ -80,7 +82,25 @@ class Sender:
         finally:
             current.reset(token)
 
+    async def settle(self) -> None:
+        """Deliver everything due and wait for what this process is delivering meanwhile (tests, shutdown)."""
+        while True:
+            await self.flush()
+            async with self._changed:
+                await self._changed.wait_for(lambda: not self._delivering)
+            if not await due(self.ctx.db):
+                return
+
     async def _one(self, item: Item) -> int:
+        self._delivering.add(item.id)
+        try:
+            return await self._deliver(item)
+        finally:
+            self._delivering.discard(item.id)
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def _deliver(self, item: Item) -> int:
         refused: list[str] = []
         token = _refused.set(refused)
         try:

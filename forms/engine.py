@@ -15,6 +15,9 @@ from forms.text import clean_answer
 
 PREVIEW = "preview"
 MAX_FILES = 20
+# Telegram splits a long pasted text into messages of 4,096 characters. A message this long is most likely one
+# of those pieces, so the answer waits for the rest; a shorter message is the answer (or its last piece).
+PASTE_PIECE = 3_500
 
 
 @dataclass(frozen=True)
@@ -28,9 +31,23 @@ class FormState:
 
 
 class Form:
+    """The walk asks the required fields in order (consecutive choice fields together, on one keyboard) and
+    ends at the preview; optional fields are reached from there ("Add details"), and any field by "Edit"."""
+
     def __init__(self, fields: tuple[Field, ...]) -> None:
         self.fields = fields
         self._index = {f.key: i for i, f in enumerate(fields)}
+        self._screens: dict[str, tuple[Field, ...]] = {}
+        run: list[Field] = []
+        for f in (*fields, None):
+            if f is not None and f.kind is Kind.CHOICE:
+                run.append(f)
+                continue
+            for member in run:
+                self._screens[member.key] = tuple(run)
+            run = []
+            if f is not None:
+                self._screens[f.key] = (f,)
 
     def __getitem__(self, key: str) -> Field:
         return self.fields[self._index[key]]
@@ -40,6 +57,13 @@ class Form:
 
     def position(self, key: str) -> tuple[int, int]:
         return self._index[key] + 1, len(self.fields)
+
+    def screen(self, key: str) -> tuple[Field, ...]:
+        """The fields asked together with ``key``: a run of consecutive choice fields shares one keyboard."""
+        return self._screens[key]
+
+    def screen_indices(self, key: str) -> set[int]:
+        return {self._index[f.key] for f in self.screen(key)}
 
     def start(self) -> FormState:
         return FormState(step=self.fields[0].key)
@@ -52,18 +76,47 @@ class Form:
     def missing(self, answers: dict[str, Any]) -> list[Field]:
         return [f for f in self.fields if self.is_required(f, answers) and f.key not in answers]
 
+    def details(self, answers: dict[str, Any]) -> list[Field]:
+        """The optional fields still empty: what "Add details" offers."""
+        return [f for f in self.fields if not self.is_required(f, answers) and f.key not in answers]
+
+    def walked_before(self, state: FormState) -> Field | None:
+        """The field the walk asked before the current step (Back, and "add to the previous answer")."""
+        i = self._index[self.screen(state.step)[0].key] - 1
+        while i >= 0 and not self.is_required(self.fields[i], state.answers):
+            i -= 1
+        return self.screen(self.fields[i].key)[0] if i >= 0 else None
+
+    def previous_long(self, state: FormState) -> Field | None:
+        """The long answer given just before this step of the walk, which the worker may re-open to add to it."""
+        if state.step == PREVIEW or state.editing or state.pending:
+            return None
+        before = self.walked_before(state)
+        if before is None or before.kind is not Kind.LONGTEXT or before.key not in state.answers:
+            return None
+        return before
+
     # -- moves -------------------------------------------------------------------------------------------
     def _after(self, state: FormState, answers: dict[str, Any]) -> FormState:
-        if state.editing:
+        unanswered = [f for f in self.screen(state.step) if f.key not in answers and self.is_required(f, answers)]
+        if unanswered:  # the other choice of the same keyboard is still to pick
+            step = unanswered[0].key
+        elif state.editing:
             missing = self.missing(answers)
             step = missing[0].key if missing else PREVIEW
-        else:
-            i = self._index[state.step] + 1
+        else:  # the next required field; the optional ones wait for "Add details" at the preview
+            i = self._index[self.screen(state.step)[-1].key] + 1
+            while i < len(self.fields) and not self.is_required(self.fields[i], answers):
+                i += 1
             step = self.fields[i].key if i < len(self.fields) else PREVIEW
         return replace(state, answers=answers, step=step, pending=(), editing=state.editing and step != PREVIEW)
 
-    def set_answer(self, state: FormState, value: Any) -> FormState:
-        return self._after(state, {**state.answers, state.step: value})
+    def set_answer(self, state: FormState, value: Any, key: str | None = None) -> FormState:
+        """Store the answer of the current step (or of ``key``, another field of the same keyboard), move on."""
+        key = key or state.step
+        if key not in {f.key for f in self.screen(state.step)}:
+            raise FormError(N_("This button is out of date."))
+        return self._after(state, {**state.answers, key: value})
 
     def keep(self, state: FormState) -> FormState:
         """Move on, keeping the current answer (or, for an optional field, leaving it empty)."""
@@ -80,15 +133,32 @@ class Form:
         return self._after(state, answers)
 
     def back(self, state: FormState) -> FormState:
+        """The previous step of the walk (from an edit: the preview). Pieces of a long answer already received
+        are kept as its answer first, so Back never drops typed text."""
+        if state.pending:
+            f = self[state.step]
+            state = replace(state, answers={**state.answers, f.key: self.join_parts(state)}, pending=())
         if state.step == PREVIEW:
-            return replace(state, step=self.fields[-1].key, editing=False)
+            required = [f for f in self.fields if self.is_required(f, state.answers)]
+            return replace(state, step=self.screen(required[-1].key)[0].key, editing=False)
         if state.editing:
             return replace(state, step=PREVIEW, editing=False)
-        i = max(self._index[state.step] - 1, 0)
-        return replace(state, step=self.fields[i].key)
+        before = self.walked_before(state)
+        return replace(state, step=(before or self.fields[0]).key)
 
     def edit(self, state: FormState, key: str) -> FormState:
         return replace(state, step=key, editing=True, pending=())
+
+    def reopen_previous(self, state: FormState) -> FormState:
+        """Go back to the previous long answer with its text as the first piece: what is sent next is added."""
+        before = self.previous_long(state)
+        if before is None:
+            raise FormError(N_("This button is out of date."))
+        return replace(state, step=before.key, pending=(str(state.answers[before.key]),))
+
+    def appending(self, state: FormState) -> bool:
+        """The pieces start with the saved answer: the worker is adding to it."""
+        return bool(state.pending) and state.pending[0] == state.answers.get(state.step)
 
     def add_part(self, state: FormState, part: str) -> FormState:
         """One more piece of a long answer; refused (the pieces already received stay) past the field's limit."""

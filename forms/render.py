@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
 from html import escape
 from typing import Any
 
-from babel.dates import format_date
-from babel.numbers import format_currency
-
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_
+from forms.formats import format_count, format_date_answer, format_money
 from forms.money import Money, Period
 from forms.template import Field, Kind
 
-Gettext = Callable[[str], str]
+Gettext = Callable[..., str]  # gettext(message) and, for plurals, gettext(singular, plural, n)
 PREVIEW_FIELD_CHARS = 350
 MESSAGE_LIMIT = 4000
 
@@ -27,20 +24,20 @@ _PER = {
 }
 
 
+def ngettext(singular: str, plural: str, n: int, _: Gettext) -> str:
+    """The plural form for ``n`` through the caller's gettext (named so that pybabel extracts both forms)."""
+    return str(_(singular, plural, n))
+
+
 def money_text(money: Money, _: Gettext, locale: str) -> str:
     if money.is_none:
         return _("no money benefit")
-    text = _(_PER[money.period]).format(amount=format_currency(money.amount, "VND", locale=locale))
+    text = _(_PER[money.period]).format(amount=format_money(money.amount, locale))
     if money.period is not Period.YEAR:
-        per_year = format_currency(money.per_year, "VND", locale=locale)
-        text += " " + _("(= {amount}/year)").format(amount=per_year)
+        text += " " + _("(= {amount}/year)").format(amount=format_money(money.per_year, locale))
     if money.approximate:
         text = _("about {amount}").format(amount=text)
     return text
-
-
-def date_text(value: date, locale: str) -> str:
-    return format_date(value, "medium", locale=locale)
 
 
 def value_text(f: Field, value: Any, _: Gettext, locale: str, *, limit: int | None = None) -> str:
@@ -49,23 +46,36 @@ def value_text(f: Field, value: Any, _: Gettext, locale: str, *, limit: int | No
         choice = next((c for c in f.choices if c.key == value), None)
         return escape(value if choice is None else (_(choice.label) if choice.translate else choice.label))
     if f.kind is Kind.DATE:
-        return escape(date_text(date.fromisoformat(value), locale))
+        return escape(format_date_answer(value, locale))
     if f.kind is Kind.MONEY:
         return escape(money_text(Money.from_json(value), _, locale))
     if f.kind is Kind.AUTHORS:
         return "\n".join(escape(f"{a['name']} – {a['share']}%") for a in value)
     if f.kind is Kind.FILES:
-        return escape(_("{count} file(s)").format(count=len(value)))
+        return escape(ngettext("{count} file", "{count} files", len(value), _).format(count=len(value)))
     text = str(value)
     if limit is not None and len(text) > limit:
         shown = escape(text[:limit].rstrip())
-        return shown + "… " + escape(_("({count} characters in all)").format(count=len(text)))
+        return shown + "… " + escape(_("({count} characters in all)").format(count=format_count(len(text), locale)))
     return escape(text)
 
 
 def prompt_text(form: Form, state: FormState, _: Gettext, locale: str) -> str:
-    """The question for the current step: step k/n, label, one line of help, an example, what is kept."""
+    """The question for the current step: step k/n, label, one line of help, an example, what is kept. Choice
+    fields asked on one keyboard are one message: each its step and label, then its help or, once picked, ✓ its
+    answer."""
     f = form[state.step]
+    screen = form.screen(state.step)
+    if len(screen) > 1:
+        lines = []
+        for s in screen:
+            k, n = form.position(s.key)
+            head = _("Step {k}/{n}").format(k=k, n=n) + f" · <b>{escape(_(s.label))}</b>"
+            if s.key in state.answers:
+                lines.append(f"{head}: ✓ {value_text(s, state.answers[s.key], _, locale)}")
+            else:
+                lines += [head, escape(_(s.help))]
+        return "\n".join(lines)
     k, n = form.position(f.key)
     required = form.is_required(f, state.answers)
     lines = [
@@ -79,36 +89,42 @@ def prompt_text(form: Form, state: FormState, _: Gettext, locale: str) -> str:
     if f.key in state.answers:
         current = value_text(f, state.answers[f.key], _, locale, limit=PREVIEW_FIELD_CHARS)
         lines.append("\n" + escape(_("Current answer:")) + "\n" + current)
-    if state.pending:
+    if form.appending(state):
+        lines.append("\n" + escape(_("Send what to add: it goes at the end of the current answer.")))
+    elif state.pending:
         lines.append("\n" + parts_text(state, _))
     return "\n".join(lines)
 
 
 def parts_text(state: FormState, _: Gettext) -> str:
-    chars = sum(len(p) for p in state.pending) + len(state.pending) - 1
+    """How many pieces of a long answer arrived (a worker on a weak network checks that none was lost)."""
+    parts = len(state.pending)
     return escape(
-        _("Received {parts} part(s), {chars} characters. Send more, or press Done.").format(
-            parts=len(state.pending), chars=chars
-        )
-    )
+        ngettext("Received {parts} part. Send more, or press Done.", "Received {parts} parts. Send more, or press "
+                 "Done.", parts, _).format(parts=parts)
+    )  # fmt: skip
 
 
 def preview_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str) -> list[str]:
-    """The whole draft, field by field, split into messages that fit Telegram's limit."""
+    """The filled parts of the draft (long ones shortened), the empty ones named on one line, split into
+    messages that fit Telegram's limit."""
     blocks = ["<b>" + escape(_("Preview of your initiative")) + "</b>"]
     for f in form.fields:
         if f.key in answers:
+            sep = "\n" if f.kind is Kind.AUTHORS else " "
             value = value_text(f, answers[f.key], _, locale, limit=PREVIEW_FIELD_CHARS)
-        else:
-            value = "<i>" + escape(_("(missing)") if form.is_required(f, answers) else _("(empty)")) + "</i>"
-        blocks.append(f"<b>{escape(_(f.label))}</b>\n{value}")
+            blocks.append(f"<b>{escape(_(f.label))}:</b>{sep}{value}")
+    empty = form.details(answers)
+    if empty:
+        names = ", ".join(_(f.button_label) for f in empty)
+        blocks.append("<i>" + escape(_("Not filled in (optional): {fields}.").format(fields=names)) + "</i>")
     missing = form.missing(answers)
     if missing:
         names = ", ".join(_(f.label) for f in missing)
         blocks.append("⚠️ " + escape(_("Still missing: {fields}.").format(fields=names)))
     else:
-        blocks.append(escape(_("Check each part. Press a field to change it, or Submit to send it for review.")))
-    return pack(blocks, "\n\n")
+        blocks.append(escape(_("Everything required is there: you can submit it now, or add details first.")))
+    return pack(blocks, "\n")
 
 
 def step_label(form: Form, step: str, _: Gettext) -> str:

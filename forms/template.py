@@ -40,10 +40,15 @@ class Field:
     max_len: int = 300
     min_len: int = 1
     choices: tuple[Choice, ...] = ()
+    short: str = ""  # the label on a button, short enough for half the width of a 360-pixel screen
+
+    @property
+    def button_label(self) -> str:
+        return self.short or self.label
 
     @property
     def collects_parts(self) -> bool:
-        """Answers that may arrive as several messages, joined when the worker presses Done."""
+        """Answers that may arrive as several messages: a pasted text Telegram split, photos and documents."""
         return self.kind in (Kind.LONGTEXT, Kind.FILES)
 
 
@@ -79,6 +84,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("A short name that says what the initiative does."),
             N_("Automatic pressure control for the water supply network"),
             min_len=5,
+            short=N_("Name"),
         ),
         Field(
             "solution_type",
@@ -86,6 +92,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Type of solution"),
             N_("Pick the kind of solution."),
             choices=SOLUTION_TYPES,
+            short=N_("Type"),
         ),
         Field(
             "field",
@@ -93,6 +100,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Field of application"),
             N_("Pick the field of work it belongs to."),
             choices=tuple(fields_of_work),
+            short=N_("Field"),
         ),
         Field(
             "before",
@@ -102,6 +110,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("The pumps ran at full power all night although little water was used; pipes often burst."),
             max_len=LONG,
             min_len=10,
+            short=N_("Before"),
         ),
         Field(
             "solution",
@@ -111,6 +120,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("A pressure sensor and a frequency inverter keep the pressure constant; the pump slows down at night."),
             max_len=LONG,
             min_len=20,
+            short=N_("Solution"),
         ),
         Field(
             "applied_where",
@@ -119,6 +129,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("The workshop, line, department or site where it is applied or trialled."),
             N_("Pumping station no. 2, Lang Son Water Supply Company"),
             max_len=500,
+            short=N_("Where"),
         ),
         Field(
             "applied_since",
@@ -126,6 +137,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Date first applied"),
             N_("The day it was first applied or trialled: day/month/year, or month/year."),
             "15/03/2022",
+            short=N_("Date"),
         ),
         Field(
             "benefit_money",
@@ -133,6 +145,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Money benefit"),
             N_("The money it saves or earns, per year or per month. Send 0 if there is none."),
             N_("14 million/year; 350 thousand/month; 1.2 billion"),
+            short=N_("Money"),
         ),
         Field(
             "benefit_social",
@@ -145,6 +158,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Workers no longer climb into the tank to clean it."),
             required=False,
             max_len=LONG,
+            short=N_("Social benefit"),
         ),
         Field(
             "authors",
@@ -157,6 +171,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             "Nguyễn Văn An – 60%\nTrần Thị Bình – 40%",
             required=False,
             max_len=3000,
+            short=N_("Co-authors"),
         ),
         Field(
             "conditions",
@@ -166,6 +181,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("A frequency inverter of 15 kW and one day of training."),
             required=False,
             max_len=LONG,
+            short=N_("Conditions"),
         ),
         Field(
             "confidential",
@@ -174,6 +190,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Parts that must be kept confidential, if any."),
             required=False,
             max_len=LONG,
+            short=N_("Confidential"),
         ),
         Field(
             "files",
@@ -181,5 +198,6 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             N_("Photos and documents"),
             N_("Send photos or documents (drawings, reports, tables). Press Done when finished."),
             required=False,
+            short=N_("Files"),
         ),
     )

@@ -25,6 +25,8 @@ class Nav(StrEnum):
     TODAY = "t"
     EDIT = "e"
     SUBMIT = "s"
+    MORE = "m"  # at the preview: show the buttons to add details (value 1) or to edit any part (value 2)
+    APPEND = "a"  # re-open the previous long answer to add to it
 
 
 class FormCb(CallbackData, prefix="v1f"):

@@ -14,9 +14,9 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
 from forms.engine import Form
+from forms.formats import format_datetime
 from forms.money import Money
 from forms.render import money_text, value_text
 from handlers.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
@@ -53,7 +53,7 @@ def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
     if review.taken_by and item.status == "in_review":
         lines.append("\n👤 " + escape(_("Taken by {name}").format(name=review.taken_by.full_name)))
     if item.status in {d.value for d in Decision} and review.decided_by and item.decided_at:
-        when = format_datetime(item.decided_at, "short", tzinfo=tz, locale=locale)
+        when = format_datetime(item.decided_at, locale, tz)
         verdict = {
             Decision.CONFIRM.value: "✅ " + _("Confirmed by {name}, {when}"),
             Decision.CHANGES.value: "↩️ " + _("Returned for changes by {name}, {when}"),

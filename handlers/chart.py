@@ -10,8 +10,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_decimal
 
+from forms.formats import format_count
 from handlers.formview import today
 from handlers.progress import officer_unit
 from reports.charts import progress_png
@@ -35,7 +35,7 @@ async def chart(message: Message, command: CommandObject, db: Database, member: 
     bars = [(line.name, line.percent or 0.0) for line in lines[:MAX_BARS]]
     labels = {"quota_line": _("quota (100%)"), "percent": _("% of quota"),
               "weekly": _("Confirmed initiatives per week"), "confirmed": _("confirmed")}  # fmt: skip
-    confirmed = format_decimal(report.unit.counts.confirmed, locale=get_i18n().current_locale)
+    confirmed = format_count(report.unit.counts.confirmed, get_i18n().current_locale)
     title = _("{unit}: {confirmed} confirmed").format(unit=report.unit.name, confirmed=confirmed)
     png = await asyncio.to_thread(progress_png, title, bars, await confirmed_per_week(db, unit_id), labels)
     await message.answer_photo(BufferedInputFile(png, filename="progress.png"))

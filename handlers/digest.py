@@ -12,10 +12,10 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_percent
 
+from forms.formats import format_count, format_percent
 from handlers.cards import send_private
 from handlers.progress import render
 from storage.db import Database
@@ -61,11 +61,8 @@ async def send_weekly(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: dat
                 continue
             waiting = line.counts.by_status.get("submitted", 0) + line.counts.by_status.get("in_review", 0)
             with i18n.use_locale(group.language):
-                text = _("{unit} is at {percent} of its quota ({confirmed}/{quota}). {waiting} initiative(s) wait for "
-                         "review; about {pace} more a week are needed.").format(
-                    unit=line.name, percent=format_percent((line.percent or 0) / 100, locale=group.language),
-                    confirmed=line.counts.confirmed, quota=line.quota, waiting=waiting,
-                    pace=report.weekly_pace if report and report.weekly_pace is not None else "—")  # fmt: skip
+                text = nudge_text(line.name, line.percent or 0, line.counts.confirmed, line.quota, waiting,
+                                  report.weekly_pace if report else None, group.language)  # fmt: skip
             try:
                 await bot.send_message(group.chat_id, "📣 " + escape(text))
                 nudges += 1
@@ -73,6 +70,19 @@ async def send_weekly(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: dat
                 log.warning("support group %s cannot be reached: %s", group.chat_id, exc)
                 await mark_unreachable(db, group.chat_id)
     return digests, nudges
+
+
+def nudge_text(unit: str, percent: float, confirmed: int, quota: int, waiting: int, pace: int | None,
+               locale: str) -> str:  # fmt: skip
+    """The weekly nudge to a support group whose unit is under half its quota."""
+    text = _("{unit} is at {percent} of its quota ({confirmed}/{quota}).").format(
+        unit=unit, percent=format_percent(percent, locale), confirmed=format_count(confirmed, locale),
+        quota=format_count(quota, locale))  # fmt: skip
+    text += " " + ngettext("{count} initiative waits for review.", "{count} initiatives wait for review.",
+                           waiting).format(count=format_count(waiting, locale))  # fmt: skip
+    if pace:
+        text += " " + _("About {pace} more a week are needed.").format(pace=format_count(pace, locale))
+    return text
 
 
 def create_router() -> Router:

@@ -1,4 +1,7 @@
-"""/new and the worker's answers: text (joined parts for long answers), photos and documents, anything else."""
+"""/new and the worker's answers: text, photos and documents, anything else.
+
+A long answer needs no Done: a message is the answer, unless it is long enough to be one piece of a paste that
+Telegram split (``PASTE_PIECE``); then the pieces are kept until a shorter one (the last) arrives, or Done."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from forms.engine import PREVIEW, Form
+from forms.engine import PASTE_PIECE, PREVIEW, Form
 from forms.errors import FormError
 from forms.render import parts_text
 from forms.template import Kind
@@ -35,9 +38,9 @@ async def new(message: Message, state: FSMContext, db: Database, member: Member 
     draft = await create_draft(db, member, form.start())
     await open_draft(state, draft)
     note = _(
-        "A new draft is open. There are {n} steps; every answer is saved at once, so you can stop and "
-        "continue later with /drafts."
-    ).format(n=len(form.fields))
+        "A new draft is open. Every answer is saved at once: you can stop and continue later with /drafts. "
+        "The optional parts (co-authors, photos…) come at the end."
+    )
     await show(message, form, draft, note=note)
 
 
@@ -63,14 +66,18 @@ async def answer(
         if not has_words(part):
             await message.answer("⚠️ " + _("Please answer in words: emoji or symbols alone are not enough."))
             return
-        try:
-            new_state = form.add_part(current, part)
-        except FormError as err:
-            await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id))
-            return
-        draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.part", detail={"field": f.key})
-        await message.answer(parts_text(new_state, _), reply_markup=keyboards.step(form, new_state, draft.id))
-        return
+        if current.pending or len(text) >= PASTE_PIECE:
+            try:
+                with_part = form.add_part(current, part)
+            except FormError as err:
+                await message.answer(error_text(err), reply_markup=keyboards.step(form, current, draft.id))
+                return
+            if len(text) >= PASTE_PIECE:  # likely a piece of a split paste: wait for the rest
+                detail = {"field": f.key}
+                draft = await save_form(db, draft, with_part, actor_id=member.id, kind="draft.part", detail=detail)
+                await message.answer(parts_text(with_part, _), reply_markup=keyboards.step(form, with_part, draft.id))
+                return
+            text = form.join_parts(with_part)  # the last piece, or what the worker adds to an answer
     try:
         value = form.parse(f, text, today(tz))
     except FormError as err:
@@ -95,11 +102,6 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
         await message.answer(_("This draft is no longer open. Send /drafts to see your drafts."))
         return
     current = draft.state
-    files_step = form.position("files")[0]
-    if current.step != "files":
-        note = "⚠️ " + _("You can attach photos and documents at step {k}.").format(k=files_step)
-        await show(message, form, draft, current, note)
-        return
     if message.photo:
         photo = message.photo[-1]
         file = {
@@ -126,6 +128,9 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
         return
     draft = await save_form(db, draft, new_state, actor_id=member.id, kind="draft.file", detail={"kind": file["kind"]})
     count = len(new_state.answers["files"])
+    if current.step != "files":  # sent early: kept with the photos and documents; the question above still stands
+        await message.answer("✓ " + _("File {n} received; it is kept with the photos and documents.").format(n=count))
+        return
     await message.answer(
         _("File {n} received. Send more, or press Done.").format(n=count),
         reply_markup=keyboards.step(form, new_state, draft.id),

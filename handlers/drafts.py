@@ -12,10 +12,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
 from forms.engine import Form
 from forms.errors import N_
+from forms.formats import format_datetime
 from forms.render import group_blocks, pack, step_label
 from handlers import keyboards
 from handlers.callbacks import DraftAction, DraftCb
@@ -53,7 +53,7 @@ async def drafts(message: Message, db: Database, member: Member | None, form: Fo
     locale = get_i18n().current_locale
     lines = ["<b>" + _("Your drafts") + "</b>"]
     for n, item in enumerate(items, start=1):
-        edited = format_datetime(item.updated_at, "short", tzinfo=tz, locale=locale)
+        edited = format_datetime(item.updated_at, locale, tz)
         lines.append(
             _("{n}. {title} — {step}, last edited {when}").format(
                 n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited
@@ -94,9 +94,9 @@ async def act(
         return
     await query.answer()
     message, action = query.message, callback_data.action
-    if action is DraftAction.RESUME:
+    if action is DraftAction.RESUME:  # back at the preview, to change it: every part's button at once
         await open_draft(state, draft)
-        await show(message, form, draft)
+        await show(message, form, draft, view=keyboards.View.ALL)
     elif action is DraftAction.DELETE:
         title = _title(draft.state.answers.get("title"))
         await message.answer(

@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
+from forms.formats import format_count
 from handlers.drafts import STATUS
 from handlers.progress import officer_unit
 from reports.xlsx import workbook
@@ -66,7 +68,9 @@ async def export(message: Message, command: CommandObject, db: Database, member:
         (_("Summary"), _("Initiatives")),
     )  # fmt: skip
     name = f"sang-kien-{unit.code}-{datetime.now(tz):%Y%m%d}.xlsx"
-    caption = _("{unit}: {count} initiative(s).").format(unit=escape(unit.name), count=len(items))
+    caption = ngettext("{unit}: {count} initiative.", "{unit}: {count} initiatives.", len(items)).format(
+        unit=escape(unit.name), count=format_count(len(items), get_i18n().current_locale)
+    )
     await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
 
 

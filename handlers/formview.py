@@ -6,6 +6,7 @@ from datetime import date, datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n
@@ -32,8 +33,10 @@ def error_text(err: FormError) -> str:
     return "⚠️ " + escape(_(err.msgid).format(**err.params))
 
 
-async def show(message: Message, form: Form, draft: Draft, state: FormState | None = None, note: str = "") -> None:
-    """Send the current step's question (or the preview) with its buttons; ``note`` goes first."""
+async def show(message: Message, form: Form, draft: Draft, state: FormState | None = None, note: str = "",
+               *, view: keyboards.View = keyboards.View.SUMMARY, edit: bool = False) -> None:  # fmt: skip
+    """Send the current step's question (or the preview) with its buttons; ``note`` goes first. With ``edit``,
+    the bot's message that was pressed is changed in place instead (a pick on a keyboard of two choices)."""
     state = state or draft.state
     locale = get_i18n().current_locale
     if state.step == PREVIEW:
@@ -42,11 +45,19 @@ async def show(message: Message, form: Form, draft: Draft, state: FormState | No
             chunks[0] = note + "\n\n" + chunks[0]
         for chunk in chunks[:-1]:
             await message.answer(chunk)
-        complete = not form.missing(state.answers)
-        await message.answer(chunks[-1], reply_markup=keyboards.preview(form, draft.id, complete))
+        await message.answer(chunks[-1], reply_markup=keyboards.preview(form, state.answers, draft.id, view))
         return
-    text = prompt_text(form, state, _, locale)
-    await message.answer((note + "\n\n" if note else "") + text, reply_markup=keyboards.step(form, state, draft.id))
+    text = (note + "\n\n" if note else "") + prompt_text(form, state, _, locale)
+    keyboard = keyboards.step(form, state, draft.id)
+    if edit:
+        try:
+            await message.edit_text(text, reply_markup=keyboard)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):  # the same pick pressed twice
+                return
+            # too old to edit, or deleted: send it anew
+    await message.answer(text, reply_markup=keyboard)
 
 
 def understood(f: Field, value: object) -> str:
@@ -67,11 +78,16 @@ async def advance(
     *,
     kind: str,
     note: str = "",
+    edit: bool = False,
 ) -> Draft:
-    """Store the new state of the draft (committed before any reply), then show what comes next."""
+    """Store the new state of the draft (committed before any reply), then show what comes next. Back at the
+    preview after adding an optional part, the parts still empty are offered at once."""
     field = draft.state.step
     draft = await save_form(db, draft, new, actor_id=member.id, kind=kind, detail={"field": field})
-    await show(message, form, draft, new, note)
+    view = keyboards.View.SUMMARY
+    if new.step == PREVIEW and field != PREVIEW and not form.is_required(form[field], new.answers):
+        view = keyboards.View.DETAILS if form.details(new.answers) else view
+    await show(message, form, draft, new, note, view=view, edit=edit)
     return draft
 
 

@@ -11,9 +11,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_datetime
 
 from forms.errors import N_
+from forms.formats import format_datetime
 from forms.render import pack
 from storage.db import Database
 from storage.models import Member
@@ -48,7 +48,7 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
             continue
         detail = json.loads(event.detail)
         what = _(SHOWN[event.kind]).format(round=detail.get("round", 1), reason=detail.get("reason") or "—")
-        when = format_datetime(event.at, "short", tzinfo=tz, locale=locale)
+        when = format_datetime(event.at, locale, tz)
         lines.append(f"{escape(when)} — {escape(name or '—')}: {escape(what)}")
     for n, chunk in enumerate(pack(lines)):
         await (message.reply(chunk) if n == 0 else message.answer(chunk))

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from babel.dates import format_date
 
+from forms.formats import format_count, format_date
 from handlers.callbacks import InviteCb
 from handlers.keyboards import button, markup
 from handlers.progress import may_see, officer_unit
@@ -64,8 +64,8 @@ async def invite(message: Message, command: CommandObject, bot: Bot, db: Databas
     assert unit is not None
     created = await create_invite(db, unit_id=unit_id, by_id=member.id if member else None, days=days)
     url = await link(bot, created)
-    until = (_("valid until {date}").format(date=format_date(created.expires_at.astimezone(tz), "medium",
-             locale=get_i18n().current_locale)) if created.expires_at else _("no expiry"))  # fmt: skip
+    until = (_("valid until {date}").format(date=format_date(created.expires_at.astimezone(tz).date(),
+             get_i18n().current_locale)) if created.expires_at else _("no expiry"))  # fmt: skip
     caption = _("Invite link for {unit} ({until}):\n{url}\nPrint the QR code for the notice board. /invites lists the "
                 "links and revokes them.").format(unit=escape(unit.name), until=until, url=url)  # fmt: skip
     await message.answer_photo(BufferedInputFile(qr_png(url), filename=f"invite-{unit.code}.png"), caption=caption)
@@ -81,8 +81,9 @@ async def invites(message: Message, bot: Bot, db: Database, member: Member | Non
     lines, buttons = ["<b>" + _("Active invite links") + "</b>"], []
     for n, item in enumerate(items, start=1):
         unit = await get_unit(db, item.unit_id)
-        lines.append(_("{n}. {unit}: {url} — used {uses} time(s)").format(
-            n=n, unit=escape(unit.name if unit else "—"), url=await link(bot, item), uses=item.uses))  # fmt: skip
+        used = ngettext("{n}. {unit}: {url} — used {uses} time", "{n}. {unit}: {url} — used {uses} times", item.uses)
+        lines.append(used.format(n=n, unit=escape(unit.name if unit else "—"), url=await link(bot, item),
+                                 uses=format_count(item.uses, get_i18n().current_locale)))  # fmt: skip
         buttons.append([button(_("Revoke {n}").format(n=n), InviteCb(invite=item.id or 0))])
     await message.answer("\n".join(lines), reply_markup=markup(buttons))
 

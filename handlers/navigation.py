@@ -1,4 +1,5 @@
-"""The form's buttons: a choice, Today, Done, Keep/Skip, Remove, Back, Save & exit, Edit and Submit."""
+"""The form's buttons: a choice, Today, Done, Keep/Skip, Remove, Add to the previous answer, Back, Save & exit;
+at the preview Submit, Add details / Edit (more buttons, in place) and an Edit button per part."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -15,9 +17,9 @@ from forms.errors import N_, FormError
 from handlers.callbacks import FormCb, Nav
 from handlers.delivery import Outbox
 from handlers.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
-from handlers.keyboards import offered
+from handlers.keyboards import View, offered, preview
 from storage.db import Database
-from storage.initiatives import get_draft, submit
+from storage.initiatives import Draft, get_draft, submit
 from storage.models import Member
 
 
@@ -29,10 +31,13 @@ def move(form: Form, state: FormState, cb: FormCb, tz: ZoneInfo) -> tuple[FormSt
         if not 0 <= cb.value < len(form.fields):
             raise FormError(N_("This button is out of date."))
         return form.edit(state, form.fields[cb.value].key), ""
+    if cb.action is Nav.APPEND:
+        return form.reopen_previous(state), ""
     f = form[state.step]
-    if cb.action is Nav.CHOICE:
-        value = form.choose(f, cb.value)
-        return form.set_answer(state, value), understood(f, value)
+    if cb.action is Nav.CHOICE:  # the button's own field: one keyboard may ask two choices
+        picked = form.fields[cb.step]
+        value = form.choose(picked, cb.value)
+        return form.set_answer(state, value, picked.key), understood(picked, value)
     if cb.action is Nav.TODAY:
         value = today(tz).isoformat()
         return form.set_answer(state, value), understood(f, value)
@@ -66,10 +71,15 @@ async def navigate(
     if draft is None or member is None or not isinstance(query.message, Message):
         return
     current = draft.state
-    shown_step = -1 if current.step == PREVIEW else form.index(current.step)
+    if current.step == PREVIEW:
+        shown_steps = {-1}
+    elif callback_data.action is Nav.CHOICE:  # the choices of every field on this keyboard
+        shown_steps = form.screen_indices(current.step)
+    else:
+        shown_steps = {form.index(current.step)}
     complete = not form.missing(current.answers)
     if callback_data.action is not Nav.EXIT and (
-        callback_data.step != shown_step or callback_data.action not in offered(form, current, complete)
+        callback_data.step not in shown_steps or callback_data.action not in offered(form, current, complete)
     ):  # a button of another step, or one this step never showed (replayed or forged)
         await query.answer(_("This button is out of date."), show_alert=True)
         return
@@ -84,14 +94,40 @@ async def navigate(
     if callback_data.action is Nav.SUBMIT:
         await submit_draft(message, state, db, member, form, draft.id, tz, outbox)
         return
+    if callback_data.action is Nav.MORE:
+        await more_buttons(message, form, draft, callback_data.value)
+        return
     try:
         new_state, note = move(form, current, callback_data, tz)
     except FormError as err:
         await show(message, form, draft, current, error_text(err))
         return
+    same_keyboard = (
+        callback_data.action is Nav.CHOICE
+        and new_state.step != PREVIEW
+        and form.screen(new_state.step) == form.screen(current.step)
+    )  # the first of two choices on one keyboard: tick it there, no new message
     await advance(
-        message, form, db, draft, member, new_state, kind=f"draft.{callback_data.action.name.lower()}", note=note
+        message,
+        form,
+        db,
+        draft,
+        member,
+        new_state,
+        kind=f"draft.{callback_data.action.name.lower()}",
+        note="" if same_keyboard else note,
+        edit=same_keyboard,
     )
+
+
+async def more_buttons(message: Message, form: Form, draft: Draft, value: int) -> None:
+    """Open the summary's keyboard in place: the details to add, or every part to edit."""
+    view = View.DETAILS if value == View.DETAILS else View.ALL
+    try:
+        await message.edit_reply_markup(reply_markup=preview(form, draft.state.answers, draft.id, view))
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc):  # too old to edit, or deleted: send the preview anew
+            await show(message, form, draft, view=view)
 
 
 async def submit_draft(message: Message, state: FSMContext, db: Database, member: Member, form: Form, draft_id: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from aiogram import F, Router
@@ -17,6 +18,34 @@ from storage.db import Database
 from storage.models import Member
 from storage.units import get_unit
 
+_SEPARATORS = re.compile(r"[\s.\-()/]")
+_VIETNAMESE = re.compile(r"(?:\+84|0084|84|0)([1-9]\d{8,9})")
+
+
+def parse_phone(text: str) -> str | None:
+    """A Vietnamese number as people type it (0912 345 678, 0912.345.678, +84 912345678, 84912345678,
+    (024) 3826 1234), stored as +84…; None when it is not one."""
+    digits = _SEPARATORS.sub("", text.strip())
+    found = _VIETNAMESE.fullmatch(digits)
+    return "+84" + found[1] if found else None
+
+
+def phone_from_contact(number: str) -> str:
+    """A number shared with Telegram's button: Vietnamese ones stored like typed ones, others as given."""
+    digits = number.strip()
+    return parse_phone(digits) or ("+" + digits.lstrip("+"))[:32]
+
+
+def phone_text(phone: str | None) -> str:
+    """As a Vietnamese reads it: 0912 345 678 (mobile), 024 3826 1234 (landline); other numbers as stored."""
+    found = _VIETNAMESE.fullmatch(phone or "")
+    if found is None or not (phone or "").startswith("+84"):
+        return phone or "—"
+    national = "0" + found[1]
+    if len(national) == 10:
+        return f"{national[:4]} {national[4:7]} {national[7:]}"
+    return f"{national[:3]} {national[3:7]} {national[7:]}"
+
 
 async def show_profile(message: Message, db: Database, member: Member) -> None:
     unit = await get_unit(db, member.unit_id)
@@ -24,7 +53,7 @@ async def show_profile(message: Message, db: Database, member: Member) -> None:
         "<b>" + _("Your profile") + "</b>",
         _("Name: {name}").format(name=escape(member.full_name)),
         _("Unit: {unit}").format(unit=escape(unit.name if unit else "—")),
-        _("Phone: {phone}").format(phone=escape(member.phone or "—")),
+        _("Phone: {phone}").format(phone=escape(phone_text(member.phone))),
         _("Language: {language}").format(language="Tiếng Việt" if member.language == "vi" else "English"),
     ]
     await message.answer("\n".join(lines), reply_markup=keyboards.profile())
@@ -56,8 +85,11 @@ async def change(query: CallbackQuery, callback_data: ProfileCb, state: FSMConte
     else:
         await state.set_state(Reg.phone)
         await message.answer(
-            _("Share your phone number with the button, or press Skip to remove it."),
-            reply_markup=keyboards.share_phone(),
+            _(
+                "Type your phone number, e.g. 0912 345 678, or share it with the button. The support team may "
+                "call you about your initiatives."
+            ),
+            reply_markup=keyboards.share_phone(bool(member.phone)),
         )
 
 

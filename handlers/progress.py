@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_currency, format_decimal, format_percent
 
+from forms.formats import format_count, format_money, format_percent
 from handlers.callbacks import ProgressCb
 from handlers.errors import suppress_harmless
 from handlers.formview import today
@@ -26,17 +26,17 @@ PAGE = 10
 
 
 def percent(line: Line, locale: str) -> str:
-    return format_percent((line.percent or 0) / 100, locale=locale) if line.quota else "—"
+    return format_percent(line.percent or 0, locale) if line.quota else "—"
 
 
 def score(line: Line, locale: str) -> dict[str, str]:
-    quota = format_decimal(line.quota, locale=locale) if line.quota else "—"
-    return {"confirmed": format_decimal(line.counts.confirmed, locale=locale), "quota": quota,
+    quota = format_count(line.quota, locale) if line.quota else "—"
+    return {"confirmed": format_count(line.counts.confirmed, locale), "quota": quota,
             "percent": percent(line, locale)}  # fmt: skip
 
 
 def render(report: Report, page: int, locale: str) -> str:
-    unit, n = report.unit, lambda v: format_decimal(v, locale=locale)
+    unit, n = report.unit, lambda v: format_count(v, locale)
     counts = unit.counts.by_status
     lines = [
         "<b>" + escape(_("Progress of {unit}").format(unit=unit.name)) + "</b>",
@@ -44,8 +44,8 @@ def render(report: Report, page: int, locale: str) -> str:
         escape(_("Waiting: {waiting} · returned: {returned} · rejected: {rejected}").format(
             waiting=n(counts.get("submitted", 0) + counts.get("in_review", 0)),
             returned=n(counts.get("changes_requested", 0)), rejected=n(counts.get("rejected", 0)))),
-        escape(_("Money benefit: {money} a year · with a social benefit: {social}").format(
-            money=format_currency(unit.counts.benefit, "VND", locale=locale), social=n(unit.counts.social))),
+        escape(_("Money benefit: {money} a year · {social} with a social benefit").format(
+            money=format_money(unit.counts.benefit, locale, exact=False), social=n(unit.counts.social))),
     ]  # fmt: skip
     if report.phase and report.in_phase:
         phase = _("{phase}: {confirmed} / {quota} ({percent})").format(
@@ -57,7 +57,9 @@ def render(report: Report, page: int, locale: str) -> str:
     if report.rank is not None:
         scope = _("in its emulation bloc") if report.by_bloc else _("among its sibling units")
         lines.append(
-            escape(_("Rank {rank} of {total} {scope}.").format(rank=report.rank, total=report.out_of, scope=scope))
+            escape(
+                _("Rank {rank} of {total} {scope}.").format(rank=n(report.rank), total=n(report.out_of), scope=scope)
+            )
         )
     if report.children:
         lines.append("\n<b>" + escape(_("Units below, by % of quota")) + "</b>")
@@ -68,8 +70,11 @@ def render(report: Report, page: int, locale: str) -> str:
             )
         under = sum(1 for c in report.children if c.quota and (c.percent or 0) < 50)
         none = sum(1 for c in report.children if c.counts.confirmed == 0)
-        lines.append(escape(_("{under} unit(s) under 50%, {none} with no confirmed initiative.").format(
-            under=under, none=none)))  # fmt: skip
+        lines.append(escape(
+            ngettext("{count} unit is under 50% of its quota.", "{count} units are under 50% of their quota.", under)
+            .format(count=n(under)) + " " + ngettext("{count} unit has no confirmed initiative yet.",
+                                                      "{count} units have no confirmed initiative yet.", none)
+            .format(count=n(none))))  # fmt: skip
     return "\n".join(lines)
 
 

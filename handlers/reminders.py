@@ -10,10 +10,11 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
-from handlers.groups import manager_or_refuse
+from forms.render import pack
+from handlers.groups import age_text, manager_or_refuse
 from storage.db import Database
 from storage.groups import due_for_reminder, group_of_chat, mark_unreachable, set_reminder
 from storage.models import Member
@@ -45,8 +46,9 @@ async def remind(message: Message, command: CommandObject, db: Database, member:
                               "waited more than 3 days; /remind off stops it."))  # fmt: skip
         return
     await set_reminder(db, chat_id=message.chat.id, hour=hour, days=days, by_id=by_id)
-    await message.reply(_("Every day at {hour}:00 I will list what has waited more than {days} day(s).").format(
-        hour=hour, days=days))  # fmt: skip
+    await message.reply(ngettext("Every day at {hour}:00 I will list what has waited more than {days} day.",
+                                 "Every day at {hour}:00 I will list what has waited more than {days} days.",
+                                 days).format(hour=hour, days=days))  # fmt: skip
 
 
 async def send_reminders(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: datetime | None = None) -> int:
@@ -60,11 +62,20 @@ async def send_reminders(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: 
         if not late:
             continue
         with i18n.context(), i18n.use_locale(group.language):  # called by the scheduler, outside any update
-            lines = ["⏰ " + escape(_("These have waited more than {days} day(s):").format(days=group.reminder_days))]
-            lines += [f"{escape(item.number)} · {escape(item.title)} — " + escape(_("{days} day(s)").format(
-                days=(now - item.submitted_at).days)) for item in late]  # fmt: skip
+            days = group.reminder_days
+            lines = [
+                "⏰ "
+                + escape(
+                    ngettext(
+                        "These have waited more than {days} day:", "These have waited more than {days} days:", days
+                    ).format(days=days)
+                )
+            ]
+            lines += [age_text(item.number, item.title, (now - item.submitted_at).days, None) for item in late]
+        lines = pack(lines)
         try:
-            await bot.send_message(group.chat_id, "\n".join(lines))
+            for chunk in lines:
+                await bot.send_message(group.chat_id, chunk)
         except (TelegramForbiddenError, TelegramBadRequest):
             await mark_unreachable(db, group.chat_id)
             continue

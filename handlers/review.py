@@ -164,11 +164,33 @@ async def cancel_reason(message: Message, state: FSMContext) -> None:
     await message.reply(_("Cancelled: nothing was recorded."))
 
 
+async def command_instead_of_reason(message: Message, state: FSMContext, db: Database, i18n: I18n) -> None:
+    """A command while a reason is awaited: the reason is still awaited, and the person is told how to go on."""
+    data = await state.get_data()
+    review = await load(db, int(data["iid"])) if data.get("iid") else None
+    group = await group_of_chat(db, message.chat.id)
+    with i18n.use_locale(group.language if group else i18n.default_locale):
+        text = _("I am still waiting for your reason for {number}: reply with it as text, or send /cancel first.")
+        text = text.format(number=review.initiative.number if review else "")
+    await message.reply(text, reply_markup=ForceReply(selective=True))
+
+
+async def edited_in_group(message: Message, db: Database, i18n: I18n) -> None:
+    """In a group the bot sees only what is addressed to it; an edit of that is answered, not read."""
+    group = await group_of_chat(db, message.chat.id)
+    with i18n.use_locale(group.language if group else i18n.default_locale):
+        text = _("Edits are not read: the message as first sent counts. Send a new message if something changed.")
+    await message.reply(text)
+
+
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+    router.edited_message.filter(F.chat.type.in_({"group", "supergroup"}))
     router.callback_query.register(press, ReviewCb.filter())
+    router.edited_message.register(edited_in_group)
     router.message.register(cancel_reason, Reviewing.reason, Command("cancel"))
-    router.message.register(reason, Reviewing.reason, F.text, ~F.text.startswith("/"))
+    router.message.register(command_instead_of_reason, Reviewing.reason, F.text.startswith("/"))
+    router.message.register(reason, Reviewing.reason, F.text)
     router.message.register(not_text, Reviewing.reason, ~F.text)
     return router

@@ -1,4 +1,6 @@
-"""/start: language, full name, unit, optional phone. The same steps change a profile (/profile)."""
+"""/start: full name and union unit. The language is the Telegram app's (Vietnamese by default), switched with
+a button on the greeting or in /profile; the phone is optional and lives in /profile. The same steps change a
+profile (/profile)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,14 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.errors import FormError
 from forms.text import clean_answer
 from handlers import keyboards
 from handlers.callbacks import LangCb, UnitCb
-from handlers.profile import show_profile
+from handlers.profile import parse_phone, phone_from_contact, show_profile
 from handlers.states import Reg
 from storage.db import Database
 from storage.invites import use_invite, valid_invite
@@ -31,10 +33,7 @@ async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
     if "unit_id" in data and await get_unit(db, data["unit_id"]) is None:  # the unit was removed meanwhile
         data = {k: v for k, v in data.items() if k != "unit_id"}
         await state.set_data(data)
-    if "lang" not in data:
-        await state.set_state(Reg.language)
-        await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
-    elif "name" not in data:
+    if "name" not in data:
         await state.set_state(Reg.name)
         await message.answer(
             _("What is your full name? Type it, or press the button if it is right."),
@@ -46,27 +45,21 @@ async def ask_next(message: Message, state: FSMContext, db: Database) -> None:
             _("Which union unit are you in? Type part of its name, e.g. “cấp nước”."),
             reply_markup=ReplyKeyboardRemove(),
         )
-    elif "phone" not in data:
-        await state.set_state(Reg.phone)
-        await message.answer(
-            _("You may share your phone number so the support team can call you. It is optional."),
-            reply_markup=keyboards.share_phone(),
-        )
     else:
         member = await register(
             db,
             tg_user_id=message.chat.id,
             full_name=data["name"],
-            language=data["lang"],
+            language=data.get("lang") or get_i18n().current_locale,
             unit_id=data["unit_id"],
-            phone=data["phone"] or None,
+            phone=data.get("phone") or None,  # only from a registration begun before the phone moved to /profile
             username=message.chat.username,  # a private chat carries the user's @username
         )
         await state.clear()
         await message.answer(
             _(
                 "Thank you, {name}! You are registered. Send /new to write up an initiative, or /help to see "
-                "what I can do."
+                "what I can do. In /profile you can add a phone number for the support team or change the language."
             ).format(name=escape(member.full_name)),
             reply_markup=ReplyKeyboardRemove(),
         )
@@ -90,9 +83,6 @@ async def finish_step(
 async def start(message: Message, command: CommandObject, state: FSMContext, db: Database,
                 member: Member | None, i18n: I18n) -> None:  # fmt: skip
     token = (command.args or "").strip()
-    lang = (await state.get_data()).get("lang")
-    if member is None and lang in i18n.available_locales:  # chosen before a /cancel: keep speaking it
-        i18n.current_locale = lang
     if member is not None:
         await state.clear()
         await message.answer(
@@ -102,7 +92,12 @@ async def start(message: Message, command: CommandObject, state: FSMContext, db:
             ).format(name=escape(member.full_name))
         )
         return
-    await message.answer(_("Hello! I help union members write up and register their initiatives (sáng kiến)."))
+    # the language picked before a /cancel, else the Telegram app's, else the default (see bot.i18n)
+    await state.update_data(lang=i18n.current_locale)
+    await message.answer(
+        _("Hello! I help union members write up and register their initiatives (sáng kiến)."),
+        reply_markup=keyboards.languages(),
+    )
     if token:
         invite = await valid_invite(db, token)
         unit = await get_unit(db, invite.unit_id) if invite else None
@@ -118,12 +113,21 @@ async def start(message: Message, command: CommandObject, state: FSMContext, db:
 async def pick_language(
     query: CallbackQuery, callback_data: LangCb, state: FSMContext, db: Database, member: Member | None, i18n: I18n
 ) -> None:
+    """A member's choice (from /profile) takes effect at once; before registering, the question being asked is
+    asked again in the language picked (pressing the language already spoken changes nothing)."""
     if callback_data.code not in i18n.available_locales or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     i18n.current_locale = callback_data.code
     await query.answer()
-    await finish_step(query.message, state, db, member, lang=callback_data.code)
+    if member is not None:
+        await finish_step(query.message, state, db, member, lang=callback_data.code)
+        return
+    changed = (await state.get_data()).get("lang") != callback_data.code
+    await state.update_data(lang=callback_data.code)
+    current = await state.get_state()
+    if current in Reg.__state_names__ and (changed or current == Reg.language.state):
+        await ask_next(query.message, state, db)
 
 
 async def got_name(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
@@ -174,26 +178,40 @@ async def got_contact(message: Message, state: FSMContext, db: Database, member:
     contact = message.contact
     if contact is None or contact.user_id != message.chat.id:
         await message.answer(
-            _("Please share your own number with the button below."), reply_markup=keyboards.share_phone()
+            _("Please share your own number with the button below."),
+            reply_markup=keyboards.share_phone(bool(member and member.phone)),
         )
         return
-    await finish_step(message, state, db, member, phone=contact.phone_number[:32])
+    await finish_step(message, state, db, member, phone=phone_from_contact(contact.phone_number))
 
 
-async def skip_phone(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
-    if message.text != _("Skip"):
-        await not_understood(message, Reg.phone.state)
+async def got_phone(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
+    """A typed number in any usual Vietnamese way, or the button that removes it."""
+    text = message.text or ""
+    if text in (_("Remove the number"), _("Skip")):  # "Skip": the keyboard of an older version
+        await finish_step(message, state, db, member, phone="")
         return
-    await finish_step(message, state, db, member, phone="")
+    phone = parse_phone(text)
+    if phone is None:
+        await message.answer(
+            _(
+                "I cannot read this as a Vietnamese phone number. Type it like 0912 345 678, or share it with the "
+                "button."
+            ),
+            reply_markup=keyboards.share_phone(bool(member and member.phone)),
+        )
+        return
+    await finish_step(message, state, db, member, phone=phone)
 
 
-async def not_understood(message: Message, raw_state: str | None) -> None:
+async def not_understood(message: Message, raw_state: str | None, member: Member | None) -> None:
     """Not the kind of answer the step expects (a sticker, a photo, text instead of a button…): ask again."""
     if raw_state == Reg.language.state:
         await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
     elif raw_state == Reg.phone.state:
         await message.answer(
-            _("Please press the button to share your number, or press Skip."), reply_markup=keyboards.share_phone()
+            _("Please type your phone number, e.g. 0912 345 678, or share it with the button."),
+            reply_markup=keyboards.share_phone(bool(member and member.phone)),
         )
     else:
         await message.answer(_("Please type your answer as text."))
@@ -222,6 +240,6 @@ def create_router() -> Router:
     router.message.register(find_unit, Reg.unit, F.text, ~F.text.startswith("/"))
     router.callback_query.register(pick_unit, StateFilter(Reg.unit), UnitCb.filter())
     router.message.register(got_contact, Reg.phone, F.contact)
-    router.message.register(skip_phone, Reg.phone, F.text, ~F.text.startswith("/"))
+    router.message.register(got_phone, Reg.phone, F.text, ~F.text.startswith("/"))
     router.message.register(not_understood, StateFilter(Reg), ~F.text.startswith("/"))  # a member's command skips on
     return router

@@ -86,7 +86,7 @@ async def pick_member(db: Database, message: Message, words: list[str]) -> Membe
 async def offer_members(message: Message, db: Database, unit: Unit) -> None:
     people = await members_of_unit(db, unit.id or 0, limit=30)
     if not people:
-        await message.reply(_("Nobody of {unit} has registered with the bot yet.").format(unit=escape(unit.name)))
+        await message.reply(_("No one from {unit} has registered with the bot yet.").format(unit=escape(unit.name)))
         return
     buttons = [button(p.full_name[:40], TeamCb(member=p.id or 0)) for p in people]
     await message.reply(_("Who joins the support team of {unit}?").format(unit=escape(unit.name)),
@@ -121,9 +121,12 @@ async def role(message: Message, command: CommandObject, db: Database, member: M
         return
     unit = await unit_by_code(db, rest[2])
     target = await member_by_username(db, handle[1:])
-    if unit is None or target is None:
-        await message.answer(_("Reply to the person's message, or write their @username. They must have registered "
-                               "with the bot first (/start in a private chat)."))  # fmt: skip
+    if unit is None:
+        await message.answer(_("There is no unit with the code {code}.").format(code=escape(rest[2])))
+        return
+    if target is None:
+        await message.answer(_("No one with this @username has registered with the bot. They must open the bot and "
+                               "press Start first; then send the command again."))  # fmt: skip
         return
     if await manager_or_refuse(message, db, admins, member, unit):
         await change_role(message, db, member, unit, target, rest[1], add=rest[0] == "add")

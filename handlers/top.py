@@ -7,17 +7,31 @@ from html import escape
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
-from babel.numbers import format_currency
+from sqlmodel import select
 
+from forms.formats import format_count, format_money
 from handlers.progress import officer_unit
 from storage.db import Database
-from storage.models import Member
+from storage.models import Member, Phase
 from storage.progress import child_lines, top_authors
 from storage.units import get_unit, phase_codes
 
 MEDALS = ("🥇", "🥈", "🥉")
+
+
+def ranked(rank: int, name: str, count: int, benefit: int, locale: str) -> str:
+    """One line of the ranking: a medal for the first three, a number after them."""
+    medal = MEDALS[rank - 1] if rank <= len(MEDALS) else f"{rank}."
+    text = ngettext("{name}: {count} initiative, {money} a year", "{name}: {count} initiatives, {money} a year", count)
+    return f"{medal} " + escape(text.format(name=name, count=format_count(count, locale),
+                                            money=format_money(benefit, locale, exact=False)))  # fmt: skip
+
+
+async def phase_name(db: Database, code: str) -> str:
+    async with db.session() as session:
+        return (await session.exec(select(Phase.name).where(Phase.code == code))).first() or code
 
 
 async def top(message: Message, command: CommandObject, db: Database, member: Member | None,
@@ -43,24 +57,18 @@ async def top(message: Message, command: CommandObject, db: Database, member: Me
     phase = next((code for code in known if code.upper() == phase), None)
     unit, locale = await get_unit(db, unit_id), get_i18n().current_locale
     assert unit is not None
-    money = lambda v: format_currency(v, "VND", locale=locale)  # noqa: E731
-    title = _("Best of {unit} ({scope})").format(unit=unit.name, scope=phase or _("whole programme"))
+    scope = await phase_name(db, phase) if phase else _("whole programme")
+    title = _("Best of {unit} ({scope})").format(unit=unit.name, scope=scope)
     lines = ["<b>" + escape(title) + "</b>", "", "<b>" + escape(_("Authors")) + "</b>"]
     authors = await top_authors(db, unit_id, phase)
-    for rank, (name, count, benefit) in enumerate(authors, start=1):
-        medal = MEDALS[rank - 1] if rank <= len(MEDALS) else f"{rank}."
-        lines.append(f"{medal} " + escape(_("{name}: {count} initiative(s), {money} a year").format(
-            name=name, count=count, money=money(benefit))))  # fmt: skip
+    lines += [ranked(rank, name, count, benefit, locale) for rank, (name, count, benefit) in enumerate(authors, 1)]
     if not authors:
         lines.append(escape(_("No confirmed initiative yet.")))
-    children = await child_lines(db, unit_id, phase)
+    children = [c for c in await child_lines(db, unit_id, phase) if c.counts.confirmed > 0]  # no medal for none
     if children:
         lines += ["", "<b>" + escape(_("Units")) + "</b>"]
         best = sorted(children, key=lambda c: (-c.counts.confirmed, -c.counts.benefit, c.name))[:10]
-        for rank, child in enumerate(best, start=1):
-            medal = MEDALS[rank - 1] if rank <= len(MEDALS) else f"{rank}."
-            lines.append(f"{medal} " + escape(_("{name}: {count} initiative(s), {money} a year").format(
-                name=child.name, count=child.counts.confirmed, money=money(child.counts.benefit))))  # fmt: skip
+        lines += [ranked(rank, c.name, c.counts.confirmed, c.counts.benefit, locale) for rank, c in enumerate(best, 1)]
     await message.answer("\n".join(lines))
 
 

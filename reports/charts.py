@@ -46,7 +46,7 @@ def progress_png(title: str, bars: Sequence[tuple[str, float]], weekly: Sequence
     bottom.set_ylim(bottom=0)
     bottom.set_title(labels["weekly"], fontsize=14)
     bottom.set_ylabel(labels["confirmed"])
-    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%y"))
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m/%Y"))
     bottom.set_xlim(min(weeks) - timedelta(days=7), max(weeks) + timedelta(days=7))
     bottom.grid(axis="y", alpha=0.3)
     plt.setp(bottom.get_xticklabels(), rotation=30, ha="right")  # autofmt_xdate would hide the % axis above

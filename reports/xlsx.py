@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
@@ -12,6 +13,8 @@ from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 Gettext = Callable[[str], str]
+# Excel shows these with the reader's own separators; dates day first with a four-digit year, as offices write them
+FORMATS: tuple[tuple[type, str], ...] = ((datetime, "dd/mm/yyyy hh:mm"), (date, "dd/mm/yyyy"), (int, "#,##0"))
 
 
 def _header(sheet: WriteOnlyWorksheet, titles: Sequence[str]) -> None:
@@ -23,6 +26,15 @@ def _header(sheet: WriteOnlyWorksheet, titles: Sequence[str]) -> None:
     sheet.append(cells)
 
 
+def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    fmt = next((f for kind, f in FORMATS if isinstance(value, kind) and not isinstance(value, bool)), None)
+    if fmt is None:
+        return value
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.number_format = fmt
+    return cell
+
+
 def workbook(summary_titles: Sequence[str], summary: Iterable[Sequence[Any]], item_titles: Sequence[str],
              items: Iterable[Sequence[Any]], sheet_names: tuple[str, str]) -> bytes:  # fmt: skip
     """Two sheets, written in streaming mode so a large subtree stays cheap in memory."""
@@ -32,7 +44,7 @@ def workbook(summary_titles: Sequence[str], summary: Iterable[Sequence[Any]], it
         sheet.freeze_panes = "A2"
         _header(sheet, titles)
         for row in rows:
-            sheet.append(list(row))
+            sheet.append([_cell(sheet, value) for value in row])
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -99,7 +99,7 @@ async def test_a_submission_committed_before_a_crash_gets_its_card_and_notice_af
     await app.db.close()
 
     restarted = await build_app(fake, settings)  # the sender resumes what the dead process left
-    await restarted.dp["outbox"].flush()
+    await restarted.dp["outbox"].settle()
     assert await rows(restarted, "SELECT round FROM review_card WHERE initiative_id = :i", i=iid) == [(1,)]
     assert card_of(crew.in_group(crew.support[0])).text.startswith("SK-")
     assert "SK-" in crew.worker.last.text and "gửi duyệt" in crew.worker.last.text.lower()
@@ -114,7 +114,7 @@ async def test_what_waited_before_the_group_existed_is_posted_when_it_is_bound(a
     assert "chưa có nhóm" in replies[-1].text  # it waits, and the worker is told so
     officer = crew.in_group(crew.officer)
     await officer.send("/bind LS-NUOC vi")
-    await app.dp["outbox"].flush()  # the sender's loop posts them (paced); here, without waiting for its tick
+    await app.dp["outbox"].settle()  # the sender's loop posts them (paced); here, without waiting for its tick
     card = card_of(officer)
     assert TITLE in card.text and "Xác nhận" in " ".join(card.button_texts())
     queue = await officer.send("/queue")

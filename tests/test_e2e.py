@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import register
 from tests.e2e import BotProcess
 from tests.fake_telegram import FakeTelegram
-from tests.flows import BEFORE, SOLUTION, TITLE, answer_long
+from tests.flows import BEFORE, SOLUTION, TITLE, vi
 from tests.tgclient import TgUser
 
 
@@ -43,18 +43,20 @@ async def test_worker_completes_an_initiative_across_a_kill_9(
     assert fake.commands["en"][0]["description"] == "Write up a new initiative"
     await worker.send("/new")
     await worker.send(TITLE)
-    await worker.click("Giải pháp kỹ thuật")
-    await worker.click("Sản xuất, vận hành")
-    await worker.send(BEFORE)  # the first part of a long answer
+    await worker.click(vi("Technical solution"), expect=0)  # ticked in place
+    await fake.wait_for(lambda: worker.last.edits == 1)
+    await worker.click(vi("Production and operation"))
+    first_piece = (BEFORE + " ") * 60  # over 3,500 characters: likely a piece of a paste, the rest awaited
+    await worker.send(first_piece)
 
     await bot.kill9()  # no goodbye: the process just dies
-    assert draft_state(db_path)[0] == "before"
+    step, _, pending, _ = draft_state(db_path)
+    assert (step, pending) == ("before", [first_piece.strip()])
     await bot.start()
 
-    replies = await worker.send("Phần hai của hiện trạng.")
-    assert "Đã nhận 2 phần" in replies[-1].text  # same step, same language, the first part kept
-    await worker.click("Xong")
-    await answer_long(worker, SOLUTION)
+    replies = await worker.send("Phần cuối của hiện trạng.")  # the last piece, after the restart
+    assert vi("Step {k}/{n}", k=5, n=13) in replies[-1].text  # same language, the first piece kept and joined
+    await worker.send(SOLUTION)
     await worker.send("Trạm bơm số 2")
     await worker.send("3/2022")
 
@@ -62,15 +64,23 @@ async def test_worker_completes_an_initiative_across_a_kill_9(
     await bot.start()
 
     replies = await worker.send("14 triệu/năm")
-    assert "14.000.000\u00a0₫/năm" in replies[-1].text and "Bước 9/13" in replies[-1].text
-    for _ in range(4):
-        await worker.click("Bỏ qua")
-    await worker.click("Xong")
-    replies = await worker.click("Gửi duyệt")
+    summary = replies[-1]
+    assert vi("Preview of your initiative") in summary.text and "14" in summary.text
+    assert summary.button_texts() == [vi("📨 Submit for review"), vi("➕ Add details"), vi("✏️ Edit")]
+    await worker.click(vi("➕ Add details"), expect=0)
+    await fake.wait_for(lambda: summary.edits == 1)  # the buttons of the empty parts, in place
+    await worker.click(vi("Files"))
+    await worker.send_photo()
+
+    await bot.kill9()
+    await bot.start()
+
+    await worker.click(vi("✅ Done"))
+    replies = await worker.click(vi("📨 Submit for review"))
     assert "SK-" in replies[-1].text
     _, answers, _, status = draft_state(db_path)
-    assert status == "submitted" and answers["before"] == BEFORE + "\nPhần hai của hiện trạng."
-    assert answers["applied_since"] == "2022-03-01"
+    assert status == "submitted" and answers["before"] == first_piece.strip() + "\nPhần cuối của hiện trạng."
+    assert answers["applied_since"] == "2022-03-01" and len(answers["files"]) == 1
     assert not [e for e in fake.errors], fake.errors  # the bot never sent anything Telegram would refuse
 
 
@@ -88,19 +98,19 @@ async def test_kill_9_at_any_moment_loses_no_acknowledged_answer(
                 "id": "k9",
                 "from": worker.user,
                 "chat_instance": "ci",
-                "data": worker.find_button("Giải pháp quản lý")[1]["callback_data"],
+                "data": worker.find_button(vi("Management solution"))[1]["callback_data"],
                 "message": fake.message_json(worker.last),
             }
         }
     )
     await bot.kill9()
     await bot.start()
-    step, answers, _, _ = draft_state(db_path)
+    _, answers, _, _ = draft_state(db_path)
     assert answers["title"] == TITLE  # acknowledged before the kill: kept
-    if step == "solution_type":  # the press was lost with the process: the worker presses again
-        assert len(worker.history) == acknowledged
-        await worker.click("Giải pháp quản lý")
-    await worker.click("Khác")
+    assert len(worker.history) == acknowledged  # a pick is ticked in place: never a new message
+    if "solution_type" not in answers:  # the press was lost with the process: the worker presses again
+        await worker.click(vi("Management solution"), expect=0)
+    await worker.click(vi("Other"))
     step, answers, _, _ = draft_state(db_path)
     assert (step, answers["solution_type"], answers["field"]) == ("before", "management", "other")
 

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import register
 from tests.e2e import BotProcess
 from tests.fake_telegram import FakeTelegram
-from tests.flows import fill_to_preview
+from tests.flows import fill_to_preview, vi
 from tests.tgclient import TgUser
 
 ADMIN = 888_001
@@ -33,12 +33,12 @@ async def test_return_resubmit_confirm_over_http(fake: FakeTelegram, bot: BotPro
     fake.admins[GROUP["id"]] = {ADMIN}
     in_group = admin.in_group(GROUP)
     replies = await in_group.send("/bind LS-NUOC")
-    assert "nhóm Tổ hỗ trợ sáng kiến của" in replies[-1].text
+    assert "nhóm của Tổ hỗ trợ sáng kiến" in replies[-1].text
     first, second = (TgUser(fake, bot.deliver, 888_000 + i, first_name=f"Tổ viên {i}") for i in (2, 3))
     for member in (first, second):
         await register(member)
         replies = await in_group.send("/team add", reply_to=member)
-        assert "đã vào Tổ hỗ trợ sáng kiến" in replies[-1].text
+        assert "Đã thêm Nguyễn Văn Tổ viên" in replies[-1].text and "vào Tổ hỗ trợ sáng kiến" in replies[-1].text
 
     worker = TgUser(fake, bot.deliver, 888_010)
     await register(worker)
@@ -54,7 +54,7 @@ async def test_return_resubmit_confirm_over_http(fake: FakeTelegram, bot: BotPro
     await fake.wait_for(lambda: len(worker.history) > seen)
     assert "được trả lại để bổ sung" in worker.last.text
     await worker.click("Sửa và gửi lại")
-    await worker.click("Giá trị làm lợi")
+    await worker.click(vi("Money"))  # the preview's short label
     await worker.send("1,2 triệu/tháng")
     await worker.click("Gửi duyệt")
     await fake.wait_for(lambda: sum(m.text.startswith("SK-") for m in first_in_group.history) == 2)
@@ -64,6 +64,6 @@ async def test_return_resubmit_confirm_over_http(fake: FakeTelegram, bot: BotPro
     seen = len(worker.history)
     await second.in_group(GROUP).click("Xác nhận", message=new_card, expect=0)
     await fake.wait_for(lambda: len(worker.history) > seen)
-    assert "đã được xác nhận" in worker.last.text
-    await fake.wait_for(lambda: "Đã xác nhận bởi" in fake.messages[GROUP["id"]][new_card.message_id].text)
+    assert "xác nhận hợp lệ" in worker.last.text
+    await fake.wait_for(lambda: "đã xác nhận hợp lệ (" in fake.messages[GROUP["id"]][new_card.message_id].text)
     assert not fake.errors, fake.errors

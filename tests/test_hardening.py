@@ -155,7 +155,7 @@ async def test_top_refuses_an_unknown_phase(app: App) -> None:
     replies = await user.send("/top LS NOPHASE")
     assert replies[-1].text == "Không có giai đoạn “NOPHASE”. Các giai đoạn là: GD1, GD2."
     replies = await user.send("/top LS gd1")
-    assert "(GD1)" in replies[-1].text
+    assert "(Giai đoạn 1)" in replies[-1].text
 
 
 # -- 7: authors ---------------------------------------------------------------------------------------------------

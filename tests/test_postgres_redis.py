@@ -75,8 +75,9 @@ async def test_conversation_state_lives_in_redis_across_restarts(fake: FakeTeleg
 
     app = await build_app(fake, settings)  # another worker process, same Redis
     again = TgUser(fake, app.deliver, user.id)
-    replies = await again.click("Giải pháp kỹ thuật")
-    assert "Bước 3/13" in replies[-1].text
+    await again.click("Giải pháp kỹ thuật")  # ticked in place, on the keyboard of type and field
+    replies = await again.click("Sản xuất, vận hành")
+    assert "Bước 4/13" in replies[-1].text
     await close_app(app)
 
 

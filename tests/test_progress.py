@@ -173,7 +173,7 @@ async def test_progress_for_an_officer(app: App, tmp_path: Path) -> None:
     assert "🟢 Liên đoàn Lao động huyện Tràng Định: 570/265 (215%)" in text
     assert "🔴 Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn: 3/10 (30%)" in text
     assert "⚪ Công đoàn Điện lực Lạng Sơn: 0/20 (0%)" in text
-    assert "2 đơn vị dưới 50%, 1 đơn vị chưa có sáng kiến nào được xác nhận" in text
+    assert "2 đơn vị dưới 50% chỉ tiêu. 1 đơn vị chưa có sáng kiến nào được xác nhận" in text
     outsider = app.user(first_name="BSR")
     await register(outsider, unit_query="bsr")
     await give(app, outsider, OFFICER, "DK-BSR")
@@ -226,7 +226,7 @@ async def test_export_sends_a_spreadsheet_of_the_subtree(app: App, tmp_path: Pat
     assert rows[0][:4] == ("Đơn vị", "Mã", "Đã xác nhận", "Chỉ tiêu")
     assert rows[1][:5] == ("Liên đoàn Lao động tỉnh Lạng Sơn", "LS", 3, 4100, 0.1)
     statuses = sorted(r[6] for r in list(items.iter_rows(values_only=True))[1:])
-    assert statuses == ["chờ xét duyệt", "đã xác nhận", "đã xác nhận", "đã xác nhận"]
+    assert statuses == ["chờ duyệt", "đã xác nhận", "đã xác nhận", "đã xác nhận"]
     outsider = app.user()
     await register(outsider)
     assert "chỉ xem được số liệu" in (await outsider.send("/export LS"))[-1].text
@@ -243,7 +243,7 @@ async def test_top_authors_and_units_for_awards(app: App, tmp_path: Path) -> Non
     await register(officer, unit_query="tỉnh lạng sơn")
     await give(app, officer, OFFICER, "LS")
     text = (await officer.send("/top LS GD1"))[-1].text
-    assert "Xuất sắc nhất của Liên đoàn Lao động tỉnh Lạng Sơn (GD1)" in text
+    assert "Tác giả, đơn vị tiêu biểu – Liên đoàn Lao động tỉnh Lạng Sơn (Giai đoạn 1)" in text
     assert "🥇 Nguyễn Văn An: 3 sáng kiến" in text and "🥈 Trần Thị Bình: 3 sáng kiến" in text
     assert "🥇 Liên đoàn Lao động huyện Tràng Định: 4 sáng kiến" in text
     assert "🥈 Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn: 2 sáng kiến" in text

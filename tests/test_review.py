@@ -13,7 +13,7 @@ from storage.models import Event, Initiative, ReviewGroup
 from storage.roles import OFFICER, SUPPORT, grant
 from storage.units import unit_by_code
 from tests.conftest import App, register
-from tests.flows import fill_to_preview
+from tests.flows import fill_to_preview, vi
 from tests.tgclient import TgUser
 
 GROUP = {"id": -100_200_300, "type": "supergroup", "title": "Tổ hỗ trợ sáng kiến Cấp nước"}
@@ -67,41 +67,53 @@ async def test_a_worker_submits_the_team_returns_it_the_worker_resubmits_and_it_
         crew.in_group(crew.support[0]),
         crew.in_group(crew.support[1]),
     )
-    assert "nhóm Tổ hỗ trợ sáng kiến của Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn" in officer_in_group.last.text
+    assert "nhóm của Tổ hỗ trợ sáng kiến Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn" in officer_in_group.last.text
     await fill_to_preview(crew.worker)
     replies = await crew.worker.click("Gửi duyệt")
     assert "SK-" in replies[-1].text and "chưa có nhóm" not in replies[-1].text
     card = card_of(first)
-    assert "Tự động duy trì áp lực mạng cấp nước" in card.text and "14.000.000\u00a0₫/năm" in card.text
-    assert card.button_texts() == ["🙋 Nhận xử lý", "✅ Xác nhận", "↩️ Trả lại bổ sung", "⛔ Từ chối", "📄 Toàn văn"]
+    assert "Tự động duy trì áp lực mạng cấp nước" in card.text and "14 triệu đồng/năm" in card.text
+    assert card.button_texts() == [
+        "🙋 Nhận kiểm tra",
+        "✅ Xác nhận",
+        "↩️ Trả lại bổ sung",
+        "⛔ Từ chối",
+        "📄 Xem đầy đủ",
+    ]
 
-    await first.click("Nhận xử lý", message=card, expect=0)
-    assert "Đang xử lý: Phạm Tổ viên 1" in app.fake.messages[GROUP["id"]][card.message_id].text
+    await first.click("Nhận kiểm tra", message=card, expect=0)
+    assert "Đang kiểm tra: Phạm Tổ viên 1" in app.fake.messages[GROUP["id"]][card.message_id].text
     await first.click("Trả lại bổ sung", message=card)
     prompt = first.last
-    assert prompt.markup == {"force_reply": True, "selective": True} and "lý do trả lại" in prompt.text
+    assert prompt.markup == {"force_reply": True, "selective": True} and "nội dung cần bổ sung" in prompt.text
     await first.send("Cần ghi rõ số tiền tiết kiệm mỗi tháng.", reply_to=prompt, expect=0)
     card = app.fake.messages[GROUP["id"]][card.message_id]
-    assert "Đã trả lại để bổ sung bởi Phạm Tổ viên 1" in card.text and "Lý do: Cần ghi rõ" in card.text
-    assert card.button_texts() == ["📄 Toàn văn"]  # decided: no more decision buttons
+    assert "Phạm Tổ viên 1 đã trả lại để bổ sung (" in card.text and "Lý do: Cần ghi rõ" in card.text
+    assert card.button_texts() == ["📄 Xem đầy đủ"]  # decided: no more decision buttons
 
     notice = crew.worker.last
     assert "được trả lại để bổ sung" in notice.text and "Cần ghi rõ số tiền" in notice.text
     replies = await crew.worker.click("Sửa và gửi lại", message=notice)
     assert "Xem lại sáng kiến" in replies[-1].text
-    await crew.worker.click("Giá trị làm lợi")
+    await crew.worker.click(vi("Money"))  # the preview's short label
     await crew.worker.send("1,2 triệu/tháng")
     replies = await crew.worker.click("Gửi duyệt")
-    number = replies[-1].text.split("số ")[1].split(".")[0]
+    number = replies[-1].text.split("mã số sáng kiến: ")[1].split(".")[0]
     new_card = card_of(second)
     assert new_card.message_id != card.message_id and "Gửi lại; đã sửa: Giá trị làm lợi" in new_card.text
     await second.click("Xác nhận", message=new_card, expect=0)
-    assert "Đã xác nhận bởi Phạm Tổ viên 2" in app.fake.messages[GROUP["id"]][new_card.message_id].text
-    assert "đã được xác nhận" in crew.worker.last.text and number in crew.worker.last.text
+    assert "Phạm Tổ viên 2 đã xác nhận hợp lệ (" in app.fake.messages[GROUP["id"]][new_card.message_id].text
+    assert "xác nhận hợp lệ" in crew.worker.last.text and number in crew.worker.last.text
 
     replies = await crew.worker.send(f"/history {number}")
     history = replies[-1].text
-    for line in ("gửi duyệt (lần 1)", "nhận xử lý", "trả lại để bổ sung: Cần ghi rõ", "gửi duyệt (lần 2)", "xác nhận"):
+    for line in (
+        "gửi duyệt (lần 1)",
+        "nhận kiểm tra",
+        "trả lại để bổ sung: Cần ghi rõ",
+        "gửi duyệt (lần 2)",
+        "xác nhận",
+    ):
         assert line in history
     replies = await officer_in_group.send("/queue")
     assert "Không có sáng kiến nào đang chờ" in replies[-1].text
@@ -112,7 +124,7 @@ async def test_reject_in_an_english_group_and_cancel_a_reason(app: App) -> None:
     member = crew.in_group(crew.support[0])
     await fill_to_preview_en(crew.worker)
     card = card_of(member)
-    assert "Money benefit: ₫14,000,000/year" in card.text
+    assert "Money benefit: 14 million VND/year" in card.text
     await member.click("Reject", message=card)
     replies = await member.send("/cancel")
     assert "nothing was recorded" in replies[-1].text
@@ -123,19 +135,7 @@ async def test_reject_in_an_english_group_and_cancel_a_reason(app: App) -> None:
 
 
 async def fill_to_preview_en(user: TgUser) -> None:
-    await user.send("/new")
-    await user.send("Automatic pressure control")
-    await user.click("Technical solution")
-    await user.click("Production and operation")
-    for text in ("The pumps ran all night at full power.", "A pressure sensor drives an inverter at night."):
-        await user.send(text)
-        await user.click("Done")
-    await user.send("Pumping station 2")
-    await user.send("15/03/2022")
-    await user.send("14 million/year")
-    for _ in range(4):
-        await user.click("Skip")
-    await user.click("Done")
+    await fill_to_preview(user, lang="en")
     await user.click("Submit for review")
 
 
@@ -161,7 +161,7 @@ async def test_who_may_press_and_forged_or_replayed_buttons(app: App) -> None:
     assert member.alerts[-1] == "Nút này đã cũ, không dùng được nữa."
     await member.press(card, confirm["callback_data"], expect=0)
     await member.press(card, confirm["callback_data"], expect=0)  # replayed after the decision
-    assert member.alerts[-1].startswith("Đã xử lý: đã xác nhận bởi Phạm Tổ viên 1, ")
+    assert member.alerts[-1].startswith("Sáng kiến này đã có kết quả: đã xác nhận (Phạm Tổ viên 1, ")
     async with app.db.session() as s:
         row = (await s.exec(select(Initiative))).one()
         decisions = (await s.exec(select(Event).where(Event.kind == "review.confirmed"))).all()
@@ -188,7 +188,7 @@ async def test_team_is_managed_by_reply_and_by_username(app: App) -> None:
     newcomer = app.user(first_name="Mai", last_name="Đỗ Thị", username="mai_nuoc")
     await register(newcomer)
     replies = await officer.send("/team add", reply_to=newcomer)
-    assert "Đỗ Thị Mai đã vào Tổ hỗ trợ sáng kiến" in replies[-1].text
+    assert "Đã thêm Đỗ Thị Mai vào Tổ hỗ trợ sáng kiến" in replies[-1].text
     replies = await officer.send("/team")
     assert "Đỗ Thị Mai" in replies[-1].text and "Lê Thị Hoa" in replies[-1].text
     replies = await officer.send("/team remove @mai_nuoc")
@@ -213,8 +213,8 @@ async def race(app: App) -> None:
     async with app.db.session() as s:
         decisions = (await s.exec(select(Event).where(Event.kind == "review.confirmed"))).all()
     assert len(decisions) == 1
-    assert sum("đã được xác nhận" in m.text for m in crew.worker.history) == 1
-    assert sum(a.startswith("Đã xử lý: đã xác nhận bởi ") for a in crew.support[0].alerts) == 7
+    assert sum("xác nhận hợp lệ" in m.text for m in crew.worker.history) == 1
+    assert sum(a.startswith("Sáng kiến này đã có kết quả: đã xác nhận (") for a in crew.support[0].alerts) == 7
 
 
 async def test_a_group_that_becomes_a_supergroup_keeps_its_binding(app: App) -> None:
@@ -233,8 +233,8 @@ async def test_no_group_up_the_tree_the_worker_waits_and_officers_are_told(app: 
     crew = await team(app, bind=False, supports=0)
     await fill_to_preview(crew.worker)
     replies = await crew.worker.click("Gửi duyệt")
-    assert "chưa có nhóm Tổ hỗ trợ sáng kiến nên sáng kiến đang chờ" in replies[-1].text
-    assert "đang chờ duyệt nhưng đơn vị chưa có nhóm" in crew.officer.last.text
+    assert "chưa có nhóm của Tổ hỗ trợ sáng kiến trên bot nên sáng kiến tạm chờ" in replies[-1].text
+    assert "đang chờ duyệt nhưng đơn vị chưa có nhóm của Tổ hỗ trợ sáng kiến" in crew.officer.last.text
 
 
 async def test_a_group_that_removed_the_bot_is_marked_unreachable(app: App) -> None:
@@ -242,7 +242,7 @@ async def test_a_group_that_removed_the_bot_is_marked_unreachable(app: App) -> N
     app.fake.kicked.add(GROUP["id"])
     await fill_to_preview(crew.worker)
     replies = await crew.worker.click("Gửi duyệt")
-    assert "đang chờ" in replies[-1].text and "bot đã bị xóa khỏi nhóm" in crew.officer.last.text
+    assert "tạm chờ" in replies[-1].text and "bot đã bị xóa khỏi nhóm" in crew.officer.last.text
     async with app.db.session() as s:
         assert (await s.exec(select(ReviewGroup))).one().reachable is False
 
@@ -250,13 +250,14 @@ async def test_a_group_that_removed_the_bot_is_marked_unreachable(app: App) -> N
 async def test_full_text_goes_privately_with_attachments(app: App) -> None:
     crew = await team(app, supports=1)
     await fill_to_preview(crew.worker)
-    await crew.worker.click("Ảnh và tài liệu")
+    await crew.worker.click(vi("➕ Add details"))
+    await crew.worker.click(vi("Files"))
     await crew.worker.send_photo()
     await crew.worker.send_document()
     await crew.worker.click("Xong")
     await crew.worker.click("Gửi duyệt")
     member = crew.in_group(crew.support[0])
-    await member.click("Toàn văn", message=card_of(member), expect=0)
+    await member.click("Xem đầy đủ", message=card_of(member), expect=0)
     assert member.alerts[-1] == "Đã gửi riêng cho anh/chị."
     private = crew.support[0].history[-3:]
     assert "Lắp cảm biến áp lực" in private[0].text and [m.kind for m in private[1:]] == ["photo", "document"]
@@ -290,12 +291,14 @@ async def test_team_member_picked_from_the_units_registered_members(app: App) ->
     crew = await team(app, supports=0)
     officer = crew.in_group(crew.officer)
     replies = await officer.send("/team add")
-    assert "Ai vào Tổ hỗ trợ sáng kiến" in replies[-1].text and "Nguyễn Văn An" in replies[-1].button_texts()
+    assert (
+        "Chọn người thêm vào Tổ hỗ trợ sáng kiến" in replies[-1].text and "Nguyễn Văn An" in replies[-1].button_texts()
+    )
     outsider = crew.in_group(crew.worker)
     await outsider.click("Nguyễn Văn An", message=replies[-1], expect=0)
     assert crew.worker.alerts[-1].startswith("Chỉ cán bộ công đoàn")
     replies = await officer.click("Nguyễn Văn An", message=replies[-1])
-    assert "Nguyễn Văn An đã vào Tổ hỗ trợ sáng kiến" in replies[-1].text
+    assert "Đã thêm Nguyễn Văn An vào Tổ hỗ trợ sáng kiến" in replies[-1].text
 
 
 async def test_take_return_and_confirm_in_an_english_group(app: App) -> None:
@@ -325,11 +328,11 @@ async def test_officers_grant_roles_privately_for_their_subtree(app: App) -> Non
     newcomer = app.user(first_name="Mai", last_name="Đỗ Thị", username="mai_nuoc")
     await register(newcomer)
     replies = await crew.officer.send("/role add officer @mai_nuoc LS-NUOC")
-    assert "Đỗ Thị Mai đã là cán bộ công đoàn của đơn vị" in replies[-1].text
+    assert "Đã thêm Đỗ Thị Mai làm cán bộ công đoàn của đơn vị" in replies[-1].text
     replies = await newcomer.send("/role add support @an_nuoc LS")  # an officer below may not grant above
     assert "Chỉ cán bộ công đoàn" in replies[-1].text
     replies = await newcomer.send("/role add support @an_nuoc LS-NUOC")
-    assert "Nguyễn Văn An đã vào Tổ hỗ trợ sáng kiến" in replies[-1].text
+    assert "Đã thêm Nguyễn Văn An vào Tổ hỗ trợ sáng kiến" in replies[-1].text
     replies = await crew.officer.send("/role add boss @mai_nuoc LS")
     assert "/role add officer @hoa_ldld LS" in replies[-1].text
     async with app.db.session() as s:
