@@ -45,7 +45,8 @@ async def show(message: Message, form: Form, draft: Draft, state: FormState | No
             chunks[0] = note + "\n\n" + chunks[0]
         for chunk in chunks[:-1]:
             await message.answer(chunk)
-        await message.answer(chunks[-1], reply_markup=keyboards.preview(form, state.answers, draft.id, view))
+        keyboard = keyboards.preview(form, state.answers, draft.id, view, draft.round)
+        await message.answer(chunks[-1], reply_markup=keyboard)
         return
     text = (note + "\n\n" if note else "") + prompt_text(form, state, _, locale)
     keyboard = keyboards.step(form, state, draft.id)

@@ -160,10 +160,12 @@ def step(form: Form, state: FormState, draft_id: int) -> InlineKeyboardMarkup:
     return markup([*choices, others, append, [nav(_("⬅️ Back"), Nav.BACK), nav(_("💾 Save & exit"), Nav.EXIT)]])
 
 
-def preview(form: Form, answers: dict[str, Any], draft_id: int, view: View = View.SUMMARY) -> InlineKeyboardMarkup:
+def preview(form: Form, answers: dict[str, Any], draft_id: int, view: View = View.SUMMARY,
+            round_: int = 0) -> InlineKeyboardMarkup:  # fmt: skip
     """The summary: Submit, Add details, Edit. Its two last buttons open, in place, the empty optional parts
-    (➕) or every part (✏️ filled, ➕ empty), with short labels."""
-    submit = [] if form.missing(answers) else [button(_("📨 Submit for review"), form_data(Nav.SUBMIT, draft_id, -1))]
+    (➕) or every part (✏️ filled, ➕ empty), with short labels. Submit carries the rounds of review so far."""
+    sending = form_data(Nav.SUBMIT, draft_id, -1, round_)
+    submit = [] if form.missing(answers) else [button(_("📨 Submit for review"), sending)]
     details = form.details(answers)
     edit_all = button(_("✏️ Edit"), form_data(Nav.MORE, draft_id, -1, View.ALL))
 

@@ -78,9 +78,11 @@ async def navigate(
     else:
         shown_steps = {form.index(current.step)}
     complete = not form.missing(current.answers)
-    if callback_data.action is not Nav.EXIT and (
-        callback_data.step not in shown_steps or callback_data.action not in offered(form, current, complete)
-    ):  # a button of another step, or one this step never showed (replayed or forged)
+    stale_submit = callback_data.action is Nav.SUBMIT and callback_data.value != draft.round
+    if stale_submit or (
+        callback_data.action is not Nav.EXIT
+        and (callback_data.step not in shown_steps or callback_data.action not in offered(form, current, complete))
+    ):  # a button of another step, one this step never showed, or a Submit shown before the team returned it
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     await query.answer()
@@ -124,7 +126,7 @@ async def more_buttons(message: Message, form: Form, draft: Draft, value: int) -
     """Open the summary's keyboard in place: the details to add, or every part to edit."""
     view = View.DETAILS if value == View.DETAILS else View.ALL
     try:
-        await message.edit_reply_markup(reply_markup=preview(form, draft.state.answers, draft.id, view))
+        await message.edit_reply_markup(reply_markup=preview(form, draft.state.answers, draft.id, view, draft.round))
     except TelegramBadRequest as exc:
         if "not modified" not in str(exc):  # too old to edit, or deleted: send the preview anew
             await show(message, form, draft, view=view)

@@ -41,6 +41,7 @@ class Draft:
     status: str
     number: str | None
     state: FormState
+    round: int = 0  # rounds of review so far: a preview's Submit carries it, so one shown before a return is stale
 
 
 def _state(answers: str, step: str, pending: str, editing: bool) -> FormState:
@@ -48,7 +49,9 @@ def _state(answers: str, step: str, pending: str, editing: bool) -> FormState:
 
 
 _PREVIOUS = text("SELECT submitted_answers, review_round FROM initiative WHERE id = :id")
-_DRAFT = text("SELECT id, author_id, status, number, answers, step, pending, editing FROM initiative WHERE id = :id")
+_DRAFT = text(
+    "SELECT id, author_id, status, number, answers, step, pending, editing, review_round FROM initiative WHERE id = :id"
+)
 
 
 async def get_draft(db: Database, initiative_id: int) -> Draft | None:
@@ -57,7 +60,7 @@ async def get_draft(db: Database, initiative_id: int) -> Draft | None:
         return cached
     async with db.read_engine.connect() as conn:
         row = (await conn.execute(_DRAFT, {"id": initiative_id})).first()
-    draft = None if row is None else Draft(row[0], row[1], row[2], row[3], _state(*row[4:]))
+    draft = None if row is None else Draft(row[0], row[1], row[2], row[3], _state(*row[4:8]), row[8])
     db.cache.put(("draft", initiative_id), draft)
     return draft
 
