@@ -27,6 +27,17 @@ def _make(year: int, month: int, day: int) -> date:
         raise FormError(N_("This date does not exist. Please check the day and month.")) from exc
 
 
+def parse_date_answer(raw: str, today: date) -> str:
+    """The answer as stored: ``2022-03-15``, or ``2022-03`` when only the month was given (no invented day)."""
+    value = parse_date(raw, today)
+    return f"{value.year:04d}-{value.month:02d}" if _MY.match(fold(raw).strip(" .")) else value.isoformat()
+
+
+def first_day(answer: str) -> date:
+    """A stored date answer as a date (a month alone counts from its first day, e.g. for the phase)."""
+    return date.fromisoformat(answer if len(answer) == 10 else answer + "-01")
+
+
 def parse_date(raw: str, today: date) -> date:
     """Parse a first-application date; it may not lie in the future."""
     text = fold(raw).strip(" .")

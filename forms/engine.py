@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from forms.authors import parse_authors
-from forms.dates import parse_date
+from forms.dates import parse_date_answer
 from forms.errors import N_, FormError
 from forms.money import Money, parse_money
 from forms.template import Field, Kind
@@ -183,7 +183,7 @@ class Form:
         if f.kind is Kind.TEXT or f.kind is Kind.LONGTEXT:
             return clean_answer(text, multiline=f.kind is Kind.LONGTEXT, max_len=f.max_len, min_len=f.min_len)
         if f.kind is Kind.DATE:
-            return parse_date(clean_answer(text, multiline=False, max_len=60), today).isoformat()
+            return parse_date_answer(clean_answer(text, multiline=False, max_len=60), today)
         if f.kind is Kind.MONEY:
             return parse_money(clean_answer(text, multiline=False, max_len=100)).to_json()
         if f.kind is Kind.AUTHORS:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from forms.dates import first_day
 from forms.engine import Form, FormState
 from forms.money import Money
 from storage.cache import MISSING
@@ -138,7 +139,7 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
         "title": answers.get("title"),
         "solution_type": answers.get("solution_type"),
         "field_of_work": answers.get("field"),
-        "applied_on": date.fromisoformat(answers["applied_since"]) if "applied_since" in answers else None,
+        "applied_on": first_day(answers["applied_since"]) if "applied_since" in answers else None,
         "benefit_per_year": money.per_year if money else None,
         "has_social_benefit": bool(answers.get("benefit_social")),
     }

@@ -80,7 +80,7 @@ async def test_worker_completes_an_initiative_across_a_kill_9(
     assert "SK-" in replies[-1].text
     _, answers, _, status = draft_state(db_path)
     assert status == "submitted" and answers["before"] == first_piece.strip() + "\nPhần cuối của hiện trạng."
-    assert answers["applied_since"] == "2022-03-01" and len(answers["files"]) == 1
+    assert answers["applied_since"] == "2022-03" and len(answers["files"]) == 1  # a month alone: no invented day
     assert not [e for e in fake.errors], fake.errors  # the bot never sent anything Telegram would refuse
 
 

@@ -115,3 +115,18 @@ def test_a_count_is_grouped_and_reads_back(count: int, locale: str) -> None:
     separator = "." if locale == "vi" else ","
     assert int(text.replace(separator, "")) == count
     assert re.fullmatch(r"\d{1,3}(?:[.,]\d{3})*", text) and (count < 1000) == (separator not in text)
+
+
+def test_a_month_alone_is_stored_and_shown_without_an_invented_day() -> None:
+    from datetime import date
+
+    from forms.dates import first_day, parse_date_answer
+    from forms.formats import format_date_answer
+
+    today = date(2026, 11, 26)
+    assert parse_date_answer("3/2022", today) == "2022-03"
+    assert parse_date_answer("tháng 3 năm 2022", today) == "2022-03"
+    assert parse_date_answer("15/3/2022", today) == "2022-03-15"
+    assert format_date_answer("2022-03", "vi") == "tháng 3/2022"
+    assert format_date_answer("2022-03-15", "vi") == "15/03/2022"
+    assert first_day("2022-03") == date(2022, 3, 1)  # what the phase and the reports count from
