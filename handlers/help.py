@@ -35,7 +35,8 @@ async def help_(message: Message, form: Form) -> None:
         + "\n\n"
         + _(
             "Every answer is saved as soon as I reply, so nothing is lost if the connection drops. "
-            "A long answer can be sent in several messages: press Done when it is complete. "
+            "A long pasted answer that arrives in several pieces is joined; to add to an answer, press "
+            "➕ Add to the previous answer. "
             "Amounts can be typed as people say them: 14 triệu, 1,2 tỷ, 350 nghìn/tháng."
         )
     )
