@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint catalogs bench clean
+.PHONY: run test reliability lint catalogs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ test: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+# The reliability suite at full size (`make test` runs a bounded sample of it): bad input, crash loop,
+# replays and races, authorization, flood. Figures are recorded in docs/RELIABILITY.md.
+reliability: $(STAMP)
+	RELIABILITY_SCALE=full $(PY) -m pytest -m reliability -s -q tests/reliability
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
