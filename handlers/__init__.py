@@ -22,6 +22,7 @@ def routers() -> list[Router]:
         navigation,
         profile,
         progress,
+        reasons,
         reminders,
         review,
         setup,
@@ -36,6 +37,7 @@ def routers() -> list[Router]:
         navigation,
         edits,  # a correction made with Telegram's Edit: told that the answer as first sent stands
         review,  # group chats from here on
+        reasons,
         groups,
         team,
         reminders,

@@ -1,4 +1,4 @@
-"""The support group's buttons on a card, and the reasons typed in reply to a ForceReply.
+"""The support group's buttons on a card (the reasons they ask for are in ``handlers.reasons``).
 
 A press acts only when the pressed message is the initiative's card in this chat for the round of review the
 button carries, and that round is the current one; the decision itself is a compare-and-set on the status and
@@ -6,11 +6,9 @@ the round. The card's new look and the author's notice go through the outbox, co
 
 from __future__ import annotations
 
-from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, ForceReply, Message, User
@@ -18,9 +16,7 @@ from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
-from forms.errors import FormError
 from forms.formats import format_datetime
-from forms.text import clean_answer
 from handlers.callbacks import ReviewAction, ReviewCb
 from handlers.delivery import Outbox
 from handlers.fulltext import send_full_text
@@ -114,35 +110,6 @@ async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, dec
     await card.reply(text, reply_markup=ForceReply(selective=True))
 
 
-async def reason(message: Message, state: FSMContext, db: Database, member: Member | None, admins: frozenset[int],
-                 tz: ZoneInfo, outbox: Outbox) -> None:  # fmt: skip
-    data = await state.get_data()
-    review = await load(db, int(data["iid"]))
-    if review is None or message.from_user is None:
-        await state.clear()
-        return
-    actor = await reviewer(db, admins, member, message.from_user, review.initiative.unit_id)
-    if actor is None:
-        await state.clear()
-        await message.reply(_("You are no longer in the support team of this unit, so nothing was recorded."))
-        return
-    try:
-        text = clean_answer(message.text or "", multiline=True, max_len=REASON_MAX, min_len=3)
-    except FormError as err:
-        await message.reply("⚠️ " + escape(_(err.msgid).format(**err.params)) + "\n" + _("Please send the reason "
-                            "again (or /cancel)."), reply_markup=ForceReply(selective=True))  # fmt: skip
-        return
-    await state.clear()
-    iid, round_ = review.initiative.id or 0, int(data.get("round", review.initiative.review_round))
-    if not await decide(db, iid, actor.id or 0, Decision(data["decision"]), text, round_):
-        await message.reply(escape(out_of_date_text(await load(db, iid), round_, tz)))
-    await outbox.flush()
-
-
-async def not_text(message: Message) -> None:
-    await message.reply(_("Please type the reason as text (or /cancel)."), reply_markup=ForceReply(selective=True))
-
-
 def out_of_date_text(review: Review | None, round_: int, tz: ZoneInfo) -> str:
     """For whoever pressed too late: who decided, what, and when; or that a newer card replaced this one."""
     item = review.initiative if review else None
@@ -159,38 +126,8 @@ def out_of_date_text(review: Review | None, round_: int, tz: ZoneInfo) -> str:
     )
 
 
-async def cancel_reason(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await message.reply(_("Cancelled: nothing was recorded."))
-
-
-async def command_instead_of_reason(message: Message, state: FSMContext, db: Database, i18n: I18n) -> None:
-    """A command while a reason is awaited: the reason is still awaited, and the person is told how to go on."""
-    data = await state.get_data()
-    review = await load(db, int(data["iid"])) if data.get("iid") else None
-    group = await group_of_chat(db, message.chat.id)
-    with i18n.use_locale(group.language if group else i18n.default_locale):
-        text = _("I am still waiting for your reason for {number}: reply with it as text, or send /cancel first.")
-        text = text.format(number=review.initiative.number if review else "")
-    await message.reply(text, reply_markup=ForceReply(selective=True))
-
-
-async def edited_in_group(message: Message, db: Database, i18n: I18n) -> None:
-    """In a group the bot sees only what is addressed to it; an edit of that is answered, not read."""
-    group = await group_of_chat(db, message.chat.id)
-    with i18n.use_locale(group.language if group else i18n.default_locale):
-        text = _("Edits are not read: the message as first sent counts. Send a new message if something changed.")
-    await message.reply(text)
-
-
 def create_router() -> Router:
     router = Router(name=__name__)
     router.message.filter(F.chat.type.in_({"group", "supergroup"}))
-    router.edited_message.filter(F.chat.type.in_({"group", "supergroup"}))
     router.callback_query.register(press, ReviewCb.filter())
-    router.edited_message.register(edited_in_group)
-    router.message.register(cancel_reason, Reviewing.reason, Command("cancel"))
-    router.message.register(command_instead_of_reason, Reviewing.reason, F.text.startswith("/"))
-    router.message.register(reason, Reviewing.reason, F.text)
-    router.message.register(not_text, Reviewing.reason, ~F.text)
     return router
