@@ -36,37 +36,36 @@ from storage.models import utcnow
 from storage.writer import Stmt
 
 TOKEN = "123456:BENCH-token"
-# what a worker does: ("text", value) or ("press", action); choices press the first option
+# What a worker does, the required parts only, as the form asks them now: ("text", value), or ("press", (action,
+# field index)) for a button of the bot's last message. The type and the field are two taps on one keyboard (the
+# first is ticked in place: the message is edited, no new one); a long answer is one message, no Done; after the
+# money the summary offers Submit.
 SCRIPT: list[tuple[str, Any]] = [
     ("text", "/new"),
     ("text", "Tự động duy trì áp lực mạng cấp nước"),
-    ("press", Nav.CHOICE),
-    ("press", Nav.CHOICE),
+    ("press", (Nav.CHOICE, 1)),  # the type: the first option
+    ("press", (Nav.CHOICE, 2)),  # the field: the first option
     ("text", "Bơm chạy hết công suất cả đêm dù ít người dùng nước."),
-    ("press", Nav.DONE),
     ("text", "Lắp cảm biến áp lực và biến tần, ban đêm bơm chạy chậm lại."),
-    ("press", Nav.DONE),
     ("text", "Trạm bơm số 2"),
     ("text", "15/03/2022"),
     ("text", "14 triệu/năm"),
-    ("press", Nav.KEEP),
-    ("press", Nav.KEEP),
-    ("press", Nav.KEEP),
-    ("press", Nav.KEEP),
-    ("press", Nav.DONE),
-    ("press", Nav.SUBMIT),
+    ("press", (Nav.SUBMIT, -1)),
 ]
 
 
-def button(message: dict[str, Any] | None, action: Nav) -> str:
-    """The callback data of the first button of this kind on the bot's last message (as a worker would tap)."""
+def button(message: dict[str, Any] | None, action: Nav, step: int) -> str:
+    """The callback data of the first button of this kind (for this field, or -1 at the summary) on the bot's last
+    message, as a worker would tap it."""
     assert message is not None and "reply_markup" in message, "the bot sent no buttons"
     for row in message["reply_markup"]["inline_keyboard"]:
         for b in row:
             data = b.get("callback_data", "")
-            if data.startswith("v1f:") and FormCb.unpack(data).action is action:
-                return str(data)
-    raise AssertionError(f"no {action} button in {message['text']!r}")
+            if data.startswith("v1f:"):
+                cb = FormCb.unpack(data)
+                if cb.action is action and cb.step == step:
+                    return str(data)
+    raise AssertionError(f"no {action} button for step {step} in {message['text']!r}")
 
 
 async def drive(dp: Dispatcher, bot: Bot, session: RecordingSession, uids: list[int], timer: Timer, echo: bool) -> None:
@@ -75,7 +74,7 @@ async def drive(dp: Dispatcher, bot: Bot, session: RecordingSession, uids: list[
             if kind == "text":
                 update = text_update(bot, uid, value)
             else:
-                data = "echo" if echo else button(session.last.get(uid), value)
+                data = "echo" if echo else button(session.last.get(uid), *value)
                 update = callback_update(bot, uid, session.last.get(uid), data)
             started = time.perf_counter()
             await dp.feed_update(bot, update)
@@ -140,6 +139,7 @@ async def bench_bot(uids: list[int], workdir: Path) -> dict[str, float]:
     await db.close()
     submitted = sqlite3.connect(path).execute("SELECT count(*) FROM initiative WHERE status = 'submitted'").fetchone()
     assert submitted == (len(uids),), f"expected {len(uids)} submitted initiatives, found {submitted}"
+    assert session.edits == len(uids), f"expected each type pick ticked in place, {session.edits} edits"
     synchronous = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()
     summary["journal"] = synchronous[0]
     return summary

@@ -15,7 +15,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
-from aiogram.types import Update, User
+from aiogram.types import Message, Update, User
 
 BOT_JSON = {"id": 4242, "is_bot": True, "first_name": "Sáng kiến Bot", "username": "sangkien_bench_bot"}
 
@@ -28,13 +28,16 @@ class RecordingSession(BaseSession):
         self.ids = itertools.count(1)
         self.last: dict[int, dict[str, Any]] = {}
         self.calls = 0
+        self.edits = 0  # messages changed in place (editMessageText)
 
     async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
         self.calls += 1
         if isinstance(method, SendMessage | EditMessageText):
             chat_id = int(method.chat_id or 0)
+            edited = method.message_id if isinstance(method, EditMessageText) else None  # an edit keeps its id
+            self.edits += edited is not None
             data: dict[str, Any] = {
-                "message_id": next(self.ids),
+                "message_id": edited if edited is not None else next(self.ids),
                 "date": int(time.time()),
                 "from": BOT_JSON,
                 "chat": {"id": chat_id, "type": "private"},
@@ -45,7 +48,7 @@ class RecordingSession(BaseSession):
                 if "inline_keyboard" in markup:
                     data["reply_markup"] = markup
             self.last[chat_id] = data
-            return method.__returning__.model_validate(data, context={"bot": bot})  # type: ignore[union-attr]
+            return Message.model_validate(data, context={"bot": bot})  # an edit returns the message too
         if method.__api_method__ == "getMe":
             return User.model_validate(BOT_JSON, context={"bot": bot})
         return True

@@ -1,6 +1,15 @@
 """Crash loop: simulated workers keep answering while the real ``sangkien run`` process is killed with SIGKILL at
 random moments and restarted; afterwards the database is read directly and every answer is accounted for.
 
+The workers follow the form as it is now: registration is /start, the suggested name and the unit; the type
+and the field are two taps on one keyboard (the first is ticked by editing the message in place); a long answer is
+one message, except a paste Telegram split (a piece of 3,500 characters or more waits for the rest: "before" is
+sent as a full piece and a shorter last piece, "solution" every other round as one full piece closed with Done);
+after the money the summary offers Submit, and every other round "Add details" (opened in place, no event)
+and one optional part are added first. Each effective update writes exactly one event: ``draft.created`` (/new),
+``draft.answer`` (a message that is the answer), ``draft.part`` (a piece kept for more), ``draft.choice``,
+``draft.done``, ``draft.edit``, ``draft.keep`` (Skip), ``initiative.submitted``.
+
 Definitions (each computed per update the harness sent, from the fake Bot API and the final database):
 
 * acknowledged: the bot confirmed the update, i.e. a later ``getUpdates`` carried ``offset > update_id``
@@ -10,11 +19,13 @@ Definitions (each computed per update the harness sent, from the fake Bot API an
   worker has at most one update outstanding: it sends the next one only after a reply (sent after the commit)
   or, when no reply came, after the bot process that confirmed the update has exited (so nothing can still
   be running for it).
+* replied: a new message in the worker's chat, an alert, or (a press) the pressed message edited since the push.
 * lost: an acknowledged original answer (not a retype) with no effect event, or whose unique text token is not
   stored anywhere in the worker's initiatives. Originals are always valid for the step the bot last showed,
   so each must have exactly one effect.
 * applied twice: an update with two or more effect events (the same update handled twice, e.g. two
-  ``draft.part`` rows, or an answer that also landed in the next step), or whose unique token is stored twice.
+  ``draft.part`` rows, or an answer that also landed in the next step), or whose unique token is stored twice;
+  also any event attributed to an action that changes nothing (/drafts, Continue, "Add details").
 * retype: what a real user does when no reply comes. The worker sends the same answer again (a new message with
   a fresh token) only once the original was acknowledged and the process that acknowledged it has exited, or,
   after the kills stop, when a graceful restart did not bring a reply. A retype is never counted as a double;
@@ -53,7 +64,7 @@ from typing import Any
 
 from tests.e2e import ROOT, BotProcess
 from tests.fake_telegram import FakeTelegram, Sent
-from tests.flows import BEFORE, SOLUTION, TITLE
+from tests.flows import BEFORE, SOLUTION, TITLE, vi
 from tests.tgclient import TgUser
 
 UNITS_CSV = ROOT / "tests" / "data" / "units.csv"
@@ -61,16 +72,26 @@ FIELDS = ("title", "solution_type", "field", "before", "solution", "applied_wher
           "benefit_money", "benefit_social", "authors", "conditions", "confidential", "files")  # fmt: skip
 REQUIRED = ("title", "solution_type", "field", "before", "solution", "applied_where", "applied_since",
             "benefit_money")  # fmt: skip
-PARTS = {"before": 2, "solution": 1, "benefit_social": 1, "conditions": 1, "confidential": 1}
-CHOICE_LABELS = {"solution_type": "Giải pháp kỹ thuật", "field": "Sản xuất, vận hành"}
+# A long answer is one message; only a paste Telegram split (pieces of 3,500 characters or more) waits for the rest.
+# "before" is pasted as a full piece and a shorter last piece (which completes it); "solution", every other round,
+# as one full piece closed with Done (a paste that ends exactly on a piece), otherwise as one short message.
+PARTS = {"before": 2, "solution": 1}
+PASTE_PIECE = 3_500
+FILLER = " Áp lực đêm quá cao làm ống vỡ, nước thất thoát và công nhân phải trực sửa chữa suốt ca."
+CHOICE_LABELS = {"solution_type": vi("Technical solution"), "field": vi("Production and operation")}
+DETAIL = "conditions"  # the optional part added through the summary's "Add details" every other round
+DETAIL_LABEL = vi("Conditions needed to apply it") + ":"  # how the preview shows it once filled
 ADMIN = 889_001
 WORKER_BASE = 889_100
 GROUP = {"id": -100_889_000, "type": "supergroup", "title": "Tổ hỗ trợ sáng kiến"}
 EFFECT_KINDS = ("initiative.submitted",)  # plus every draft.* kind
-ANSWERS = ("new", "text", "part", "choice", "skip", "done", "submit")  # what counts as an answer
-SYNC = ("drafts", "resume")  # finding one's place again: not answers, no effect expected
+ANSWERS = ("new", "text", "part", "choice", "skip", "done", "edit", "submit")  # what counts as an answer
+# finding one's place again, or opening the summary's buttons in place ("Add details"): not answers, and no effect
+# may come of them (an event attributed to one is reported as applied twice)
+SYNC = ("drafts", "resume", "more")
 RETYPE_GRACE_S = 0.3  # after the process exits, let the fake finish requests already on the wire
 FLUSH_AFTER_S = 5.0  # after the kills: no reply this long to a confirmed update -> graceful restart
+IN_PLACE = "(edited in place) "  # how a reply that changed the pressed message starts in the detail lines
 STUCK_S = 240.0  # an update without any outcome this long is a harness failure, reported with context
 
 
@@ -147,6 +168,7 @@ class Record:
     token: str | None
     replied: bool = False
     reply: str = ""  # the start of what the bot answered (for the detail lines)
+    edits: int | None = None  # a press: how often the pressed message had been edited when it was pushed
     effects: list[tuple[str, str]] = field(default_factory=list)  # (kind, field) attributed to this update
 
 
@@ -171,6 +193,9 @@ class Result:
     graceful_restarts: int = 0
     stale_locks_cleared: int = 0
     kill_moments: dict[str, int] = field(default_factory=dict)
+    actions: dict[str, int] = field(default_factory=dict)  # updates sent, by kind (retypes included)
+    effects: dict[str, int] = field(default_factory=dict)  # the workers' event-log rows, by kind
+    in_place: dict[str, int] = field(default_factory=dict)  # updates answered by editing the pressed message, by kind
     details: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -188,7 +213,10 @@ class Result:
             f"abandoned drafts {self.abandoned_drafts}, numbers never told {self.not_told}, "
             f"duplicate card messages {self.duplicate_cards}, graceful restarts {self.graceful_restarts}, "
             f"stale Redis locks cleared after kills {self.stale_locks_cleared}\n"
-            f"  kill moments: {moments}"
+            f"  kill moments: {moments}\n"
+            f"  updates by kind: {', '.join(f'{k} {v}' for k, v in sorted(self.actions.items()))}; "
+            f"events by kind: {', '.join(f'{k} {v}' for k, v in sorted(self.effects.items()))}; "
+            f"answered in place: {', '.join(f'{k} {v}' for k, v in sorted(self.in_place.items())) or 'none'}"
         )
         shown = "\n".join("  " + d for d in self.details[:40])
         more = f"\n  … {len(self.details) - 40} more" if len(self.details) > 40 else ""
@@ -282,40 +310,74 @@ class Worker:
             for b in row:
                 if (found := re.match(r"v1f:\w+:(\d+):", b.get("callback_data", ""))) is not None:
                     self.draft_id = int(found[1])
-        if (data := self._button(m, "v1f:s:")) is not None:
+        if (data := self._button(m, "v1f:s:")) is not None:  # the summary (or a preview's keyboard)
+            if self._wants_detail() and DETAIL_LABEL not in m.text:
+                detail = self._button(m, f"v1f:e:{self.draft_id}:-1:{FIELDS.index(DETAIL)}")
+                if detail is not None:  # its ➕, once "Add details" (or "Edit") opened the buttons
+                    return self._press("edit", DETAIL, m, detail)
+                more = self._button(m, f"v1f:m:{self.draft_id}:-1:1")  # ➕ Add details: opens them in place
+                if more is not None:
+                    return Action("more", "preview", message=m, data=more)
             return self._press("submit", "preview", m, data)
         if not m.buttons and ("SK-" in m.text or "đã được gửi duyệt rồi" in m.text):
             return self._round_done()
+        step = re.search(r"Bước (\d+)/\d+", m.text)
+        if (pick := self._choice_to_pick(m)) is not None:  # type and field: two taps on one keyboard
+            self.field, data = pick
+            return self._press("choice", self.field, m, data)
+        if step is not None:
+            self.field = FIELDS[int(step[1]) - 1]
         if found := re.search(r"Đã nhận (\d+) phần", m.text):
             if self.field in PARTS and int(found[1]) < PARTS[self.field]:
                 return self._text_action("part", self.field, int(found[1]))
             return self._press("done", self.field, m, self._button(m, "v1f:d:"))
-        if found := re.search(r"Bước (\d+)/\d+", m.text):
-            self.field = f = FIELDS[int(found[1]) - 1]
-            if f in CHOICE_LABELS:
+        if step is not None:
+            f = self.field
+            if f in CHOICE_LABELS:  # both already picked (a keyboard shown again): pick again, move on
                 return self._press("choice", f, m, self._button(m, "v1f:o:", CHOICE_LABELS[f]))
-            if f in ("before", "solution"):
-                return self._text_action("part", f, 0)
-            if f in ("title", "applied_where", "applied_since", "benefit_money"):
+            if f == "before" or (f == "solution" and self.rounds % 2 == 0):
+                return self._text_action("part", f, 0)  # a paste: its first piece
+            if f in ("title", "solution", "applied_where", "applied_since", "benefit_money", DETAIL):
                 return self._text_action("text", f, 0)
             if f == "files":
                 return self._press("done", f, m, self._button(m, "v1f:d:"))
-            return self._press("skip", f, m, self._button(m, "v1f:k:"))  # optional steps: Skip (or Keep)
+            return self._press("skip", f, m, self._button(m, "v1f:k:"))  # another optional step: Skip (or Keep)
         if (data := self._button(m, "v1d:r:")) is not None:
             return Action("resume", "", message=m, data=data)
         if ("/new" in m.text and "/drafts" not in m.text) or "chưa có bản nháp" in m.text:
             return Action("new", "", text="/new")  # registered, or no draft open
         return Action("drafts", "", text="/drafts")
 
+    def _wants_detail(self) -> bool:
+        return self.rounds % 2 == 1
+
+    def _choice_to_pick(self, m: Sent) -> tuple[str, str] | None:
+        """On a keyboard of choices, the first field none of whose options is ticked yet, and its option to tap."""
+        options: dict[int, list[dict[str, Any]]] = {}
+        for row in m.buttons:
+            for b in row:
+                if (found := re.match(r"v1f:o:\d+:(\d+):", b.get("callback_data", ""))) is not None:
+                    options.setdefault(int(found[1]), []).append(b)
+        for index in sorted(options):
+            if not any(b["text"].startswith("✓ ") for b in options[index]):
+                label = CHOICE_LABELS[FIELDS[index]]
+                data = next((b["callback_data"] for b in options[index] if b["text"] == label), None)
+                return (FIELDS[index], data) if data is not None else None
+        return None
+
     @staticmethod
     def _text_action(kind: str, target: str, part: int) -> Action:
+        def paste(text: str) -> str:  # one full piece of a split paste: at least PASTE_PIECE characters
+            return (text + FILLER * (PASTE_PIECE // len(FILLER) + 1))[: PASTE_PIECE + 100]
+
         base = {
             "title": TITLE,
             "applied_where": "Trạm bơm số 2, Công ty CP Cấp nước Lạng Sơn",
             "applied_since": "15/03/2022",
             "benefit_money": "14 triệu/năm",
-            "before": BEFORE if part == 0 else "Phần hai của hiện trạng: áp lực đêm quá cao.",
-            "solution": SOLUTION,
+            "before": paste(BEFORE) if part == 0 else "Phần cuối của hiện trạng: áp lực đêm quá cao.",
+            "solution": paste(SOLUTION) if kind == "part" else SOLUTION,
+            DETAIL: "Một biến tần 15 kW và một ngày đào tạo.",
         }[target]
         return Action(kind, target, base=base)
 
@@ -329,18 +391,28 @@ class Worker:
             action.text = f"{action.base} {token}" if token else action.base
         last_id = self.user._last_id()
         self.loop.staged = (self, action, retype, last_id)
+        edits = None
         if action.message is not None:
             assert action.data is not None
+            edits = action.message.edits
             await self.user.press(action.message, action.data, expect=0)
         else:
             assert action.text is not None
             await self.user.send(action.text, expect=0)
         record = self.records[-1]
-        record.token = token
+        record.token, record.edits = token, edits
         return record
 
+    def _edited(self, record: Record) -> Sent | None:
+        """The pressed message, when the bot has changed it in place since the press (a first pick on a keyboard
+        of two choices, "Add details")."""
+        m = record.action.message
+        if m is None or record.edits is None or m.edits <= record.edits or self._stray(m):
+            return None
+        return m
+
     def replied(self, record: Record) -> bool:
-        if self._messages_after(record.last_id):
+        if self._messages_after(record.last_id) or self._edited(record) is not None:
             return True
         return record.qid is not None and record.qid in self.loop.fake.alerts
 
@@ -354,7 +426,9 @@ class Worker:
                 if record.qid is not None and record.qid in fake.alerts:
                     self.alert = fake.alerts[record.qid]
                 replies = self._messages_after(record.last_id)
-                record.reply = (self.alert or (replies[0].text if replies else ""))[:70].replace("\n", " ")
+                edited = self._edited(record)
+                shown = replies[0].text if replies else (IN_PLACE + edited.text if edited else "")
+                record.reply = (self.alert or shown)[:70].replace("\n", " ")
                 self.waiting_since = None
                 return True
             acked = fake.acked_at.get(record.uid)
@@ -440,12 +514,14 @@ class CrashLoop:
             raise HarnessError(f"sangkien {' '.join(args)} failed: {out.decode(errors='replace')}")
 
     async def _register(self, user: TgUser, unit_query: str) -> None:
+        """/start (the greeting, then the name: the language is the Telegram app's), the suggested name, a search
+        for the unit and its button; registered then (the phone is optional, in /profile)."""
         await user.send("/start", expect=2)
-        await user.click("Tiếng Việt")
         await user.click(user.last.button_texts()[0])
         await user.send(unit_query)
-        await user.click(user.last.button_texts()[0])
-        await user.send_contact("+84912345678")
+        replies = await user.click(user.last.button_texts()[0])
+        if not replies or "/new" not in replies[-1].text:
+            raise HarnessError(f"registration did not end: {[m.text for m in replies]!r}")
 
     async def _setup(self) -> list[Worker]:
         env = {"DATABASE_URL": self.database_url, "ADMIN_IDS": str(ADMIN), "LOG_LEVEL": "INFO"}
@@ -479,7 +555,7 @@ class CrashLoop:
 
     @staticmethod
     def _near_submit(workers: list[Worker]) -> bool:
-        late = ("authors", "conditions", "confidential", "files")
+        late = ("applied_since", "benefit_money", DETAIL)
         for w in workers:
             m = w._last()
             if not w.finished and (w.field in late or (m is not None and w._button(m, "v1f:s:"))):
@@ -661,6 +737,7 @@ class CrashLoop:
             for at, kind, detail, tg in events:
                 if tg != worker.user.id:
                     continue
+                res.effects[kind] = res.effects.get(kind, 0) + 1
                 i = bisect.bisect_right(times, _epoch(at)) - 1
                 if i >= 0:
                     worker.records[i].effects.append((kind, json.loads(detail or "{}").get("field", "")))
@@ -668,7 +745,14 @@ class CrashLoop:
             for r in worker.records:
                 effects_by_group[r.action.group] += len(r.effects)
             for r in worker.records:
+                res.actions[r.action.kind] = res.actions.get(r.action.kind, 0) + 1
+                if r.reply.startswith(IN_PLACE):
+                    res.in_place[r.action.kind] = res.in_place.get(r.action.kind, 0) + 1
                 if r.action.kind in SYNC:
+                    if r.effects:  # finding one's place or opening buttons changed the draft
+                        res.doubled += 1
+                        res.details.append(f"APPLIED TWICE: worker {worker.index} update {r.uid} {r.action.kind}: "
+                                           f"events {r.effects} for an action that changes nothing")  # fmt: skip
                     continue
                 res.answers_sent += 1
                 res.retypes += r.retype
