@@ -30,6 +30,11 @@ async def reason(message: Message, state: FSMContext, db: Database, member: Memb
     if review is None or message.from_user is None:
         await state.clear()
         return
+    replied = message.reply_to_message.message_id if message.reply_to_message else None
+    if replied != data.get("prompt"):  # a reply to an older question, for another card
+        await ask_again(message, state, _("Please reply to my latest question, about {number} (or /cancel).").format(
+            number=review.initiative.number))  # fmt: skip
+        return
     actor = await reviewer(db, admins, member, message.from_user, review.initiative.unit_id)
     if actor is None:
         await state.clear()
@@ -38,18 +43,25 @@ async def reason(message: Message, state: FSMContext, db: Database, member: Memb
     try:
         text = clean_answer(message.text or "", multiline=True, max_len=REASON_MAX, min_len=3)
     except FormError as err:
-        await message.reply("⚠️ " + escape(_(err.msgid).format(**err.params)) + "\n" + _("Please send the reason "
-                            "again (or /cancel)."), reply_markup=ForceReply(selective=True))  # fmt: skip
+        problem = "⚠️ " + escape(_(err.msgid).format(**err.params))
+        await ask_again(message, state, problem + "\n" + _("Please send the reason again (or /cancel)."))
         return
-    await state.clear()
     iid, round_ = review.initiative.id or 0, int(data.get("round", review.initiative.review_round))
-    if not await decide(db, iid, actor.id or 0, Decision(data["decision"]), text, round_):
+    decided = await decide(db, iid, actor.id or 0, Decision(data["decision"]), text, round_)  # the effect first
+    await state.clear()
+    if not decided:
         await message.reply(escape(out_of_date_text(await load(db, iid), round_, tz)))
     await outbox.flush()
 
 
-async def not_text(message: Message) -> None:
-    await message.reply(_("Please type the reason as text (or /cancel)."), reply_markup=ForceReply(selective=True))
+async def ask_again(message: Message, state: FSMContext, text: str) -> None:
+    """Ask for the reason again; the reply to this question is the one that counts from now on."""
+    prompt = await message.reply(text, reply_markup=ForceReply(selective=True))
+    await state.update_data(prompt=prompt.message_id)
+
+
+async def not_text(message: Message, state: FSMContext) -> None:
+    await ask_again(message, state, _("Please type the reason as text (or /cancel)."))
 
 
 async def cancel_reason(message: Message, state: FSMContext) -> None:
@@ -65,7 +77,7 @@ async def command_instead_of_reason(message: Message, state: FSMContext, db: Dat
     with i18n.use_locale(group.language if group else i18n.default_locale):
         text = _("I am still waiting for your reason for {number}: reply with it as text, or send /cancel first.")
         text = text.format(number=review.initiative.number if review else "")
-    await message.reply(text, reply_markup=ForceReply(selective=True))
+    await ask_again(message, state, text)
 
 
 async def edited_in_group(message: Message, db: Database, i18n: I18n) -> None:
@@ -83,6 +95,6 @@ def create_router() -> Router:
     router.edited_message.register(edited_in_group)
     router.message.register(cancel_reason, Reviewing.reason, Command("cancel"))
     router.message.register(command_instead_of_reason, Reviewing.reason, F.text.startswith("/"))
-    router.message.register(reason, Reviewing.reason, F.text)
-    router.message.register(not_text, Reviewing.reason, ~F.text)
+    router.message.register(reason, Reviewing.reason, F.text, F.reply_to_message)
+    router.message.register(not_text, Reviewing.reason, ~F.text, F.reply_to_message)
     return router

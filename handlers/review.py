@@ -104,10 +104,11 @@ async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, dec
             if decision is Decision.CHANGES
             else _("{name}, reply with the reason for rejecting {number} (or /cancel).")
         ).format(name=query.from_user.mention_html(name), number=number)  # the mention makes the reply selective
-    await state.set_state(Reviewing.reason)
-    await state.set_data({"iid": iid, "decision": decision.value, "card": card.message_id, "round": round_})
     await query.answer()
-    await card.reply(text, reply_markup=ForceReply(selective=True))
+    prompt = await card.reply(text, reply_markup=ForceReply(selective=True))
+    await state.set_state(Reviewing.reason)  # the reply to this very question is the reason
+    await state.set_data({"iid": iid, "decision": decision.value, "card": card.message_id, "round": round_,
+                          "prompt": prompt.message_id})  # fmt: skip
 
 
 def out_of_date_text(review: Review | None, round_: int, tz: ZoneInfo) -> str:

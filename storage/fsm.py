@@ -1,4 +1,7 @@
-"""aiogram FSM storage in our database, so a worker's place in a conversation survives ``kill -9``."""
+"""aiogram FSM storage in our database, so a worker's place in a conversation survives ``kill -9``.
+
+Its writes are not an update's effect: they never carry the handled-update record (see ``storage.handled``), which
+goes with the handler's own change."""
 
 from __future__ import annotations
 
@@ -38,9 +41,9 @@ class SqlStorage(BaseStorage):
 
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         if state is None and not data:
-            await self.db.write(Stmt("DELETE FROM fsm_record WHERE key = :key", {"key": key}))
+            await self.db.write_unmarked(Stmt("DELETE FROM fsm_record WHERE key = :key", {"key": key}))
         else:
-            await self.db.write(Stmt(_UPSERT, {"key": key, "state": state, "data": json.dumps(data)}))
+            await self.db.write_unmarked(Stmt(_UPSERT, {"key": key, "state": state, "data": json.dumps(data)}))
         self.db.cache.put(("fsm", key), (state, data))
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:

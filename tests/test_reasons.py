@@ -57,7 +57,9 @@ async def test_a_decomposed_reason_is_stored_composed_and_a_long_one_is_refused_
 
 async def test_a_sticker_or_a_command_instead_of_a_reason_is_answered_and_the_reason_still_awaited(app: App) -> None:
     _worker, member = await returned(app)
-    replies = await member.send_sticker()
+    sticker = {"file_id": "STK", "file_unique_id": "USTK", "type": "regular", "width": 512, "height": 512,
+               "is_animated": False, "is_video": False}  # fmt: skip
+    replies = await member._message(1, sticker=sticker, reply_to_message=app.fake.message_json(member.last))
     assert "bằng chữ" in replies[-1].text
     replies = await member.send("/help")
     assert "/cancel" in replies[-1].text and await status(app) == ("submitted", None)
@@ -81,3 +83,25 @@ async def test_an_edit_in_the_group_is_answered(app: App) -> None:
             "from": member.user, "text": "Sửa lại lý do"}  # fmt: skip
     await member.deliver({"edited_message": sent}, member, 1)
     assert "như lúc gửi" in member.last.text or "Edits are not read" in member.last.text
+
+
+async def test_a_reason_counts_only_as_a_reply_to_the_latest_question(app: App) -> None:
+    """Return on card A, then reject on card B, then answer A's old question: nothing is decided on B."""
+    crew = await team(app, supports=1)
+    for _ in range(2):
+        await fill_to_preview(crew.worker)
+        await crew.worker.click("Gửi duyệt")
+    member = crew.in_group(crew.support[0])
+    card_a, card_b = [m for m in member.history if m.text.startswith("SK-")][-2:]
+    await member.click("Trả lại bổ sung", message=card_a)
+    prompt_a = member.last
+    await member.click("Từ chối", message=card_b)
+    replies = await member.send("Thiếu số liệu về tiết kiệm.", reply_to=prompt_a)
+    assert "SK-000002" in replies[-1].text  # asked to answer the latest question, which is about B
+    async with app.db.read_engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT number, status FROM initiative ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [("SK-000001", "submitted"), ("SK-000002", "submitted")]
+    await member.send("Trùng với sáng kiến năm ngoái.", reply_to=member.last, expect=0)
+    async with app.db.read_engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT number, status FROM initiative ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [("SK-000001", "submitted"), ("SK-000002", "rejected")]
