@@ -29,7 +29,7 @@ from aiogram.methods import Response, TelegramMethod
 from handlers.delivery import Delivery, deliver
 from handlers.errors import harmless
 from storage.handled import current
-from storage.outbox import GIVE_UP_AFTER, Item, claim, due, finish, retry_later
+from storage.outbox import GIVE_UP_AFTER, LEASE, Item, claim, due, finish, renew, retry_later
 
 log = logging.getLogger(__name__)
 _refused: ContextVar[list[str] | None] = ContextVar("outbox_refused", default=None)
@@ -62,6 +62,7 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._delivering: set[int] = set()
         self._changed = asyncio.Condition()
+        self._stopping = False
         self.delivered = self.retried = self.closed = 0
 
     async def flush(self) -> int:
@@ -72,12 +73,17 @@ class Sender:
         token = current.set(None)  # deliveries are not the effect of the update being handled
         try:
             count = 0
-            while items := await due(self.ctx.db, origin):
-                claimed = await claim(self.ctx.db, items)
-                if not claimed:
-                    return count
-                for item in claimed:
-                    count += await self._one(item)
+            while not self._stopping and (items := await due(self.ctx.db, origin)):
+                progress = False
+                for item in items:  # one claim at a time, so nothing waits under a lease it cannot use
+                    if self._stopping:
+                        break
+                    claimed = await claim(self.ctx.db, item)
+                    if claimed is not None:
+                        progress = True
+                        count += await self._one(claimed)
+                if not progress:  # all of them taken by another sender meanwhile
+                    break
             return count
         finally:
             current.reset(token)
@@ -93,12 +99,25 @@ class Sender:
 
     async def _one(self, item: Item) -> int:
         self._delivering.add(item.id)
+        keeper = asyncio.create_task(self._keep_claim(item))
         try:
             return await self._deliver(item)
         finally:
+            keeper.cancel()
             self._delivering.discard(item.id)
             async with self._changed:
                 self._changed.notify_all()
+
+    async def _keep_claim(self, item: Item) -> None:
+        """Renew the claim while the delivery goes on, so no other sender takes the item meanwhile."""
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 3)
+            try:
+                if not await renew(self.ctx.db, item):
+                    log.warning("outbox %s %s: the claim was lost during a slow delivery", item.id, item.kind)
+                    return
+            except Exception as exc:
+                log.warning("outbox %s: could not renew the claim: %s", item.id, exc)
 
     async def _deliver(self, item: Item) -> int:
         refused: list[str] = []
@@ -106,11 +125,11 @@ class Sender:
         try:
             await deliver(self.ctx, item.kind, item.payload)
         except TelegramRetryAfter as exc:
-            await self._retry(item, timedelta(seconds=exc.retry_after), f"flood control: {exc.message}")
+            await self._retry(item, timedelta(seconds=exc.retry_after), f"flood control: {exc.message}", True)
             return 0
         except (TelegramNetworkError, TelegramServerError, ClientDecodeError, TimeoutError, OSError) as exc:
             # ClientDecodeError: not Telegram's JSON but a proxy's error page (e.g. 502 Bad Gateway), as transient
-            await self._retry(item, backoff(item.attempts + 1), f"{type(exc).__name__}: {exc}")
+            await self._retry(item, backoff(item.attempts), f"{type(exc).__name__}: {exc}", True)
             return 0
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             log.info("outbox %s %s %s cannot be delivered: %s", item.id, item.kind, item.payload, exc)
@@ -119,7 +138,7 @@ class Sender:
             return 1
         except Exception as exc:
             log.exception("outbox %s %s %s failed", item.id, item.kind, item.payload)
-            await self._retry(item, backoff(item.attempts + 1), f"{type(exc).__name__}: {exc}")
+            await self._retry(item, backoff(item.attempts), f"{type(exc).__name__}: {exc}", False)
             return 0
         finally:
             _refused.reset(token)
@@ -132,10 +151,12 @@ class Sender:
         self.delivered += 1
         return 1
 
-    async def _retry(self, item: Item, delay: timedelta, error: str) -> None:
-        if item.attempts + 1 >= GIVE_UP_AFTER:
+    async def _retry(self, item: Item, delay: timedelta, error: str, transient: bool) -> None:
+        """Try again later; a network outage or flood control never makes the bot give up on a card or a notice,
+        an unexpected failure does after ``GIVE_UP_AFTER`` attempts."""
+        if not transient and item.attempts >= GIVE_UP_AFTER:
             log.warning("outbox %s %s %s: giving up after %d attempts: %s", item.id, item.kind, item.payload,
-                        item.attempts + 1, error)  # fmt: skip
+                        item.attempts, error)  # fmt: skip
             await finish(self.ctx.db, item, error=f"gave up: {error}")
             self.closed += 1
             return
@@ -147,7 +168,7 @@ class Sender:
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.flush()
             except Exception:
@@ -159,9 +180,15 @@ class Sender:
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="outbox-sender")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let the delivery under way finish (a card half-posted would be posted again after a restart), then stop."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace)
+            except TimeoutError:
+                self._task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None

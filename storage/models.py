@@ -214,7 +214,8 @@ class Outbox(SQLModel, table=True):
     origin: str | None = Field(default=None, max_length=80, index=True)  # the update whose handling wrote it
     created_at: datetime = Field(default_factory=utcnow)
     due_at: datetime = Field(default_factory=utcnow, index=True)
-    claimed_until: datetime | None = None  # a sender is delivering it until then
+    claimed_until: datetime | None = None  # a sender is delivering it until then (renewed while it works)
+    claim: str | None = Field(default=None, max_length=32)  # that sender's token: only it may close the item
     attempts: int = 0
     done_at: datetime | None = Field(default=None, index=True)
     error: str | None = Field(default=None, max_length=300)  # why it could not be delivered, when it gave up

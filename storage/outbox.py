@@ -7,11 +7,13 @@ with the reason. A sender killed mid-delivery leaves a claim that lapses after `
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from storage.db import Database
 from storage.handled import current
@@ -19,7 +21,7 @@ from storage.models import utcnow
 from storage.writer import Stmt
 
 LEASE = timedelta(seconds=20)
-GIVE_UP_AFTER = 12  # attempts; with the back-off below that is about half an hour
+GIVE_UP_AFTER = 12  # attempts that failed for an unexpected reason; network errors and 429s are retried for ever
 
 
 def outbox_stmt(kind: str, payload: dict[str, Any]) -> Stmt:
@@ -40,58 +42,68 @@ class Item:
     kind: str
     payload: dict[str, Any]
     attempts: int
+    token: str = ""  # the claim this sender holds on it
 
 
+_NOW = bindparam("now", type_=UTCDateTime())  # compared as the writer stores times, on SQLite as on PostgreSQL
 _DUE = (
     "SELECT id, kind, payload, attempts FROM outbox WHERE done_at IS NULL AND due_at <= :now "
     "AND (claimed_until IS NULL OR claimed_until < :now)"
 )
 
 
-async def due(db: Database, origin: str | None = None, limit: int = 50) -> list[Item]:
-    """What is due now, oldest first; only what one update's handling wrote when ``origin`` is given."""
-    sql = text(_DUE + (" AND origin = :origin" if origin else "") + " ORDER BY id LIMIT :limit")
+async def due(db: Database, origin: str | None = None, limit: int = 20) -> list[Item]:
+    """What is due now and not being delivered, oldest first; only what one update's handling wrote when
+    ``origin`` is given."""
+    sql = text(_DUE + (" AND origin = :origin" if origin else "") + " ORDER BY id LIMIT :limit").bindparams(_NOW)
     async with db.read_engine.connect() as conn:
         rows = (await conn.execute(sql, {"now": utcnow(), "limit": limit, "origin": origin})).all()
     return [Item(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
 
-async def claim(db: Database, items: list[Item]) -> list[Item]:
-    """Claim what nobody else is delivering, in one statement; returns the items this sender now owns."""
-    if not items:
-        return []
-    now = utcnow()
-    names = {f"i{n}": item.id for n, item in enumerate(items)}
+async def claim(db: Database, item: Item) -> Item | None:
+    """Claim one item for ``LEASE`` (renewed while it is delivered); None when another sender has it."""
+    now, token = utcnow(), secrets.token_hex(8)
     result = await db.write_unmarked(
         Stmt(
-            "UPDATE outbox SET claimed_until = :until, attempts = attempts + 1 WHERE done_at IS NULL "
-            f"AND (claimed_until IS NULL OR claimed_until < :now) AND id IN ({', '.join(':' + k for k in names)}) "
-            "RETURNING id",
-            {"until": now + LEASE, "now": now, **names},
-            returning=True,
+            "UPDATE outbox SET claimed_until = :until, claim = :token, attempts = attempts + 1 "
+            "WHERE id = :id AND done_at IS NULL AND (claimed_until IS NULL OR claimed_until < :now)",
+            {"until": now + LEASE, "token": token, "now": now, "id": item.id},
+            guard=True,
         )
     )
-    owned = {row[0] for row in result.rows}
-    return [item for item in items if item.id in owned]
+    return replace(item, attempts=item.attempts + 1, token=token) if result.applied else None
 
 
-def done_stmt(item_id: int, error: str | None = None) -> Stmt:
+async def renew(db: Database, item: Item) -> bool:
+    """Keep the claim while a slow delivery goes on (group pacing may wait a minute); False if it was lost."""
+    result = await db.write_unmarked(
+        Stmt(
+            "UPDATE outbox SET claimed_until = :until WHERE id = :id AND claim = :token AND done_at IS NULL",
+            {"until": utcnow() + LEASE, "id": item.id, "token": item.token},
+            guard=True,
+        )
+    )
+    return result.applied
+
+
+def done_stmt(item: Item, error: str | None = None) -> Stmt:
     return Stmt(
-        "UPDATE outbox SET done_at = :now, claimed_until = NULL, error = :error WHERE id = :id",
-        {"now": utcnow(), "error": error[:300] if error else None, "id": item_id},
+        "UPDATE outbox SET done_at = :now, claimed_until = NULL, error = :error WHERE id = :id AND claim = :token",
+        {"now": utcnow(), "error": error[:300] if error else None, "id": item.id, "token": item.token},
     )
 
 
 async def finish(db: Database, item: Item, *stmts: Stmt, error: str | None = None) -> None:
     """Mark the item delivered (or closed with ``error``), with whatever records the delivery."""
-    await db.write_unmarked(*stmts, done_stmt(item.id, error))
+    await db.write_unmarked(*stmts, done_stmt(item, error))
 
 
 async def retry_later(db: Database, item: Item, delay: timedelta, error: str) -> None:
     await db.write_unmarked(
         Stmt(
-            "UPDATE outbox SET claimed_until = NULL, due_at = :due, error = :error WHERE id = :id",
-            {"due": utcnow() + delay, "error": error[:300], "id": item.id},
+            "UPDATE outbox SET claimed_until = NULL, due_at = :due, error = :error WHERE id = :id AND claim = :token",
+            {"due": utcnow() + delay, "error": error[:300], "id": item.id, "token": item.token},
         )
     )
 

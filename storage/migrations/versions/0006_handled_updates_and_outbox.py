@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('due_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column('claimed_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column('claim', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
