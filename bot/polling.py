@@ -5,6 +5,10 @@ it hands the update to a task, so a crash before the handler commits loses it. H
 concurrently, but the offset only moves past an update once it and every update before it have finished:
 the offset is the lowest update still running. Telegram then returns the unconfirmed ones again; those
 already running or finished here are skipped, and after a restart the handled-update record skips them.
+
+Telegram returns at most 100 updates from the offset, so one update that never finishes would hide every later
+one: each update gets ``handler_timeout`` seconds (it is then cancelled, which is no worse than a crash: its write,
+if any, committed whole or not at all) and the offset moves on.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=0.1)
 
 class Poller:
     def __init__(self, dp: Dispatcher, bot: Bot, *, allowed_updates: list[str], timeout: int = 10,
-                 idle_wait: float = 0.2, **data: Any) -> None:  # fmt: skip
+                 idle_wait: float = 1.0, handler_timeout: float = 90.0, **data: Any) -> None:  # fmt: skip
         self.dp, self.bot, self.data = dp, bot, data
         self.allowed_updates, self.timeout, self.idle_wait = allowed_updates, timeout, idle_wait
+        self.handler_timeout = handler_timeout
         self.running: dict[int, asyncio.Task[None]] = {}
         self.finished: set[int] = set()  # handled, but behind a running update, so not yet confirmed
         self.offset: int | None = None
@@ -40,7 +45,9 @@ class Poller:
 
     async def _handle(self, update: Update) -> None:
         try:
-            await self.dp.feed_update(self.bot, update, **self.data)
+            await asyncio.wait_for(self.dp.feed_update(self.bot, update, **self.data), self.handler_timeout)
+        except TimeoutError:
+            log.warning("update %s took more than %.0f s and was stopped", update.update_id, self.handler_timeout)
         except Exception:
             log.exception("update %s could not be handled", update.update_id)
         finally:
@@ -60,7 +67,7 @@ class Poller:
 
     async def _fetch(self, stop: asyncio.Event, backoff: Backoff) -> list[Update] | None:
         """One getUpdates call; None when stopped or failed (after a backoff)."""
-        call = GetUpdates(offset=self.offset, timeout=self.timeout, allowed_updates=self.allowed_updates)
+        call = GetUpdates(offset=self.offset, limit=100, timeout=self.timeout, allowed_updates=self.allowed_updates)
         request = asyncio.ensure_future(self.bot(call, request_timeout=int(self.bot.session.timeout + self.timeout)))
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait((request, stopped), return_when=asyncio.FIRST_COMPLETED)
@@ -88,7 +95,7 @@ class Poller:
             fresh = self._accept(updates)
             self.offset = self.confirmable()
             self.finished = {uid for uid in self.finished if self.offset is None or uid >= self.offset}
-            if updates and not fresh:  # only updates still being handled came back: wait for one to finish
+            if updates and not fresh:  # only updates still being handled came back: wait until one finishes
                 waits = [*self.running.values(), asyncio.ensure_future(stop.wait())]
                 await asyncio.wait(waits, timeout=self.idle_wait, return_when=asyncio.FIRST_COMPLETED)
                 waits[-1].cancel()

@@ -1,4 +1,5 @@
-"""Long polling: migrations first, then polling until SIGINT/SIGTERM; updates in flight are finished."""
+"""Long polling (the default) or webhooks: migrations first, then updates until SIGINT/SIGTERM; updates in
+flight are finished."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from contextlib import suppress
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.redis import RedisStorage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.app import create_bot, create_dispatcher
+from bot.metrics import ApiRetryCounter, Metrics
 from bot.polling import Poller
 from bot.settings import Settings
+from bot.webhook import Health, TelegramWebhook, WebhookServer
 from handlers.digest import send_weekly
 from handlers.reminders import send_reminders
 from storage.db import Database
@@ -64,6 +68,16 @@ async def poll(dp: Dispatcher, bot: Bot, grace: float) -> None:
         await poller.drain(grace)
 
 
+async def drop_webhook(bot: Bot) -> None:
+    """Long polling does not work while a webhook is set (after ``run --webhook``): remove it, keeping updates."""
+    try:
+        if (await bot.get_webhook_info()).url:
+            await bot.delete_webhook(drop_pending_updates=False)
+            log.info("the webhook was removed: this process polls")
+    except Exception as exc:
+        log.warning("could not check or remove the webhook (%s); polling may fail while one is set", exc)
+
+
 async def run_polling(settings: Settings) -> None:
     settings.token()  # fail fast, before touching the database
     db = await open_database(settings)
@@ -77,9 +91,70 @@ async def run_polling(settings: Settings) -> None:
         if warning := await no_units_warning(db):
             log.warning(warning)
         log.info("database %s ready; starting long polling", db.safe_url)
+        await drop_webhook(bot)
         await dp.emit_startup(bot=bot, **dp.workflow_data)
         try:
             await poll(dp, bot, settings.shutdown_grace_s)
+        finally:
+            await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+        await bot.session.close()
+        await db.close()
+    log.info("stopped cleanly")
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_webhook(settings: Settings) -> None:
+    """Webhook mode: migrations, the server (webhooks, /healthz, /metrics), setWebhook; until SIGINT/SIGTERM,
+    then no new deliveries are accepted and those in flight finish. A refused setWebhook raises WebhookRefused.
+    The webhook is left set on exit: Telegram keeps the updates until this or another worker answers."""
+    base_url, secret = settings.webhook()  # fail fast, before touching the database
+    settings.token()
+    stop = stop_on_signals()
+    db = await open_database(settings)
+    bot = create_bot(settings)
+    metrics = Metrics()
+    bot.session.middleware(ApiRetryCounter(metrics))  # after the group pacing, so each retried attempt counts
+    metrics.watch_outbox(db)
+    tz = ZoneInfo(settings.timezone)
+    scheduler = AsyncIOScheduler(timezone=tz)
+    try:
+        dp = create_dispatcher(settings, db)
+        telegram = TelegramWebhook(dp, bot, secret, metrics)
+        redis = dp.storage.redis if isinstance(dp.storage, RedisStorage) else None
+        server = WebhookServer(
+            [telegram],
+            Health(db, redis),
+            metrics,
+            host=settings.webhook_host,
+            port=settings.webhook_port,
+            grace=settings.shutdown_grace_s,
+        )
+        schedule(scheduler, bot, db, dp, tz)
+        scheduler.start()
+        if warning := await no_units_warning(db):
+            log.warning(warning)
+        log.info("database %s ready; starting the webhook server", db.safe_url)
+        await dp.emit_startup(bot=bot, **dp.workflow_data)
+        try:
+            await server.start()
+            try:
+                url = await telegram.register(base_url, secret)
+                log.info("webhook set: Telegram delivers to %s; a delivery is answered only after it is handled", url)
+                await stop.wait()
+            finally:
+                await server.stop()
         finally:
             await dp.emit_shutdown(bot=bot, **dp.workflow_data)
     finally:

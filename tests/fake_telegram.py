@@ -143,6 +143,8 @@ class FakeTelegram:
     flood: Callable[[str, dict[str, Any]], int | None] | None = None  # (method, params) -> retry_after to answer 429
     broken_next: dict[str, int] = field(default_factory=dict)  # method -> how many next calls get a 502 HTML page
     drop_next: dict[str, int] = field(default_factory=dict)  # method -> how many next calls lose their connection
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> calls wait (logged) until it is set
+    webhook: dict[str, Any] | None = None  # the last setWebhook's parameters; getUpdates is refused while it is set
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -177,6 +179,8 @@ class FakeTelegram:
         self.log.append((method, params))
         await self._notify()
         handler = getattr(self, "api_" + method.lower(), None)
+        if (gate := self.hold.get(method)) is not None:
+            await gate.wait()
         if self.drop_next.get(method):  # the connection closes before any answer: a network error for the bot
             self.drop_next[method] -= 1
             if request.transport is not None:
@@ -260,7 +264,25 @@ class FakeTelegram:
             "supports_inline_queries": False,
         }
 
+    async def api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        url = (self.webhook or {}).get("url", "")
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
     async def api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def api_setwebhook(self, params: dict[str, Any]) -> bool:
+        """Telegram's checks of the URL and the secret token (it does not call the URL here)."""
+        url = str(params.get("url") or "")
+        port = re.match(r"https://[^/:]+(?::(\d+))?(?:/|$)", url)
+        if not url.startswith("https://"):
+            raise ApiError("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if port is None or (port[1] or "443") not in ("443", "80", "88", "8443"):
+            raise ApiError("Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        if "secret_token" in params and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(params["secret_token"])):
+            raise ApiError("Bad Request: secret token contains unallowed characters")
+        self.webhook = params
         return True
 
     async def api_setmycommands(self, params: dict[str, Any]) -> bool:
@@ -271,6 +293,9 @@ class FakeTelegram:
         return True
 
     async def api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError("Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+                           "delete the webhook first", 409)  # fmt: skip
         offset = int(params.get("offset") or 0)
         self.fetched_offset = max(self.fetched_offset, offset)
         self._updates = [u for u in self._updates if u["update_id"] >= offset]

@@ -205,3 +205,28 @@ async def test_a_status_is_never_decided_in_a_stale_round(app: App) -> None:
     assert item is not None and item.id is not None
     assert not await decide(app.db, item.id, item.author_id, Decision.CONFIRM, None, item.review_round + 1)
     assert await decide(app.db, item.id, item.author_id, Decision.CONFIRM, None, item.review_round)
+
+
+async def test_an_update_that_never_finishes_does_not_hold_back_the_others(fake: FakeTelegram) -> None:
+    """Telegram returns at most 100 updates from the offset: a stuck handler is stopped after its time."""
+    bot = Bot(fake.token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url)))
+    dp, handled = Dispatcher(), []
+
+    @dp.message()
+    async def stuck_or_not(message: Message) -> None:
+        if message.text == "stuck":
+            await asyncio.Event().wait()
+        handled.append(message.text)
+
+    poller = Poller(dp, bot, allowed_updates=["message"], timeout=1, idle_wait=0.05, handler_timeout=1.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    fake.push_update(private(1, "stuck"))
+    for n in range(150):
+        fake.push_update(private(2, f"m{n}", n + 2))
+    await fake.wait_for(lambda: len(handled) == 150, timeout=30)
+    stop.set()
+    await task
+    await poller.drain(1)
+    assert handled[-1] == "m149" and not poller.running
+    await bot.session.close()
