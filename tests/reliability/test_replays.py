@@ -273,9 +273,14 @@ async def test_a_review_button_pressed_twice_decides_once(
         assert new_prompts, "no one was asked for a reason"
         prompt = new_prompts[-1]
         reason_a, reason_b = "Cần ghi rõ số tiền tiết kiệm mỗi tháng.", "Thiếu bản vẽ lắp đặt biến tần."
-        if pattern == "two-members-at-once":
+        if pattern == "two-members-at-once":  # each answers the question addressed to them (a selective reply)
+
+            def own(member: TgUser) -> Sent:
+                return next(m for m in reversed(new_prompts) if f"tg://user?id={member.id}" in m.html)
+
             await asyncio.gather(
-                first.send(reason_a, reply_to=prompt, expect=0), second.send(reason_b, reply_to=prompt, expect=0)
+                first.send(reason_a, reply_to=own(first), expect=0),
+                second.send(reason_b, reply_to=own(second), expect=0),
             )
         elif pattern == "same-update-twice":
             await first.send(reason_a, reply_to=prompt, expect=0)
