@@ -9,7 +9,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
@@ -32,8 +32,9 @@ from storage.outbox import release_claims
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
-    if session is None and settings.telegram_api_base:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/")))
+    if session is None and (settings.telegram_api_base or settings.telegram_proxy):
+        api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else PRODUCTION
+        session = AiohttpSession(api=api, proxy=settings.telegram_proxy)  # a proxy needs aiohttp-socks
     bot = Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(GroupPacing(per_minute=settings.group_messages_per_minute))
     return bot

@@ -33,11 +33,14 @@ exit status: 0 done; 2 a configuration, file or database problem (one line on st
 RUN_HELP = """\
 Apply the database migrations, register the command menu (Vietnamese and English) and answer Telegram with long
 polling until SIGINT (Ctrl-C) or SIGTERM; the updates in flight are finished before it exits with status 0.
-Needs BOT_TOKEN. Without units in the database nobody can register: the log says so at start."""
+Needs BOT_TOKEN. Without units in the database nobody can register: the log says so at start.
+With --webhook, Telegram delivers the updates over HTTPS instead (through your reverse proxy); each delivery is
+answered only after it is handled."""
 
 RUN_EXAMPLE = """\
 example:
   sangkien run
+  PUBLIC_BASE_URL=https://bot.example.org WEBHOOK_SECRET=… sangkien run --webhook
   DATABASE_URL=postgresql://sangkien:secret@db.example.org/sangkien REDIS_URL=redis://127.0.0.1:6379/0 sangkien run"""
 
 DB_HELP = "Database maintenance: apply the migrations, or copy the database while the bot runs."
@@ -161,8 +164,19 @@ example:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sangkien", description=MAIN_HELP, epilog=MAIN_EXAMPLE, formatter_class=RAW)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser(
-        "run", help="run the bot with long polling", description=RUN_HELP, epilog=RUN_EXAMPLE, formatter_class=RAW
+    run = sub.add_parser(
+        "run",
+        help="run the bot (long polling, or --webhook)",
+        description=RUN_HELP,
+        epilog=RUN_EXAMPLE,
+        formatter_class=RAW,
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates by webhook instead: serve WEBHOOK_HOST:WEBHOOK_PORT (default 127.0.0.1:8080) with "
+        "/webhook/telegram, /healthz and /metrics, and register PUBLIC_BASE_URL/webhook/telegram with setWebhook "
+        "(needs PUBLIC_BASE_URL and WEBHOOK_SECRET; a refused setWebhook exits with status 2)",
     )
     db = sub.add_parser("db", help="database maintenance", description=DB_HELP, epilog=DB_EXAMPLE, formatter_class=RAW)
     db_sub = db.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -257,18 +271,10 @@ def _load_settings() -> Settings:
 
 
 async def _open(settings: Settings) -> Database:
-    """The database, migrated (``bot.runner.open_database`` without importing aiogram)."""
-    from storage.db import Database
-    from storage.migrate import upgrade
+    """The database, migrated (without importing aiogram, as ``bot.runner`` would)."""
+    from storage.migrate import open_migrated
 
-    db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
-    await db.start()
-    try:
-        await upgrade(db.engine)
-    except BaseException:
-        await db.close()
-        raise
-    return db
+    return await open_migrated(settings.database_url, settings.busy_timeout_ms)
 
 
 async def _db_upgrade(settings: Settings) -> str:
@@ -359,15 +365,21 @@ def _db_backup(settings: Settings, file: Path, force: bool) -> int:
     return 0
 
 
-def _run(settings: Settings) -> None:
+def _run(settings: Settings, webhook: bool = False) -> None:
     import asyncio
+
+    if webhook:
+        settings.webhook()  # PUBLIC_BASE_URL and WEBHOOK_SECRET, checked before aiogram is imported
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
-    from bot.runner import run_polling
+    from bot.runner import run_polling, run_webhook
+    from bot.webhook import WebhookRefused
 
     try:
-        asyncio.run(run_polling(settings))
+        asyncio.run(run_webhook(settings) if webhook else run_polling(settings))
+    except WebhookRefused as exc:
+        raise Refused(str(exc)) from None
     except TelegramUnauthorizedError:
         raise Refused("Telegram refused BOT_TOKEN (unauthorized); check the token") from None
     except TelegramNetworkError as exc:
@@ -380,7 +392,7 @@ def _command(settings: Settings, args: argparse.Namespace) -> str | None:
 
     match args.command, getattr(args, "action", None):
         case "run", _:
-            _run(settings)
+            _run(settings, args.webhook)
             return None
         case "db", "upgrade":
             return asyncio.run(_db_upgrade(settings))

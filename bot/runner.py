@@ -23,21 +23,14 @@ from handlers.digest import send_weekly
 from handlers.reminders import send_reminders
 from storage.db import Database
 from storage.handled import prune_stmt
-from storage.migrate import upgrade
+from storage.migrate import open_migrated
 from storage.unit_files import no_units_warning
 
 log = logging.getLogger(__name__)
 
 
 async def open_database(settings: Settings) -> Database:
-    db = Database(settings.database_url, busy_timeout_ms=settings.busy_timeout_ms)
-    await db.start()
-    try:
-        await upgrade(db.engine)
-    except BaseException:
-        await db.close()
-        raise
-    return db
+    return await open_migrated(settings.database_url, settings.busy_timeout_ms)
 
 
 async def prune_handled(db: Database) -> None:

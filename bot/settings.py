@@ -3,15 +3,19 @@ aiogram is imported, so the ``sangkien`` commands that do not talk to Telegram s
 
 from __future__ import annotations
 
+import os
 import re
+import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+PROXY_SCHEMES = ("http", "socks4", "socks5")
 # What a placeholder says instead of a key (.env.example, tutorials); a real key is random letters and digits.
 PLACEHOLDER_WORDS = ("replace", "botfather", "your_token", "your-token", "yourtoken", "changeme", "example")
 URL_EXAMPLES = "sqlite+aiosqlite:///./data/sangkien.db or postgresql+asyncpg://user:password@host:5432/name"
@@ -69,11 +73,89 @@ def check_token(value: str | None) -> str:
     return token
 
 
+PROJECT_NAME = "sangkien-bot"  # [project] name in this project's pyproject.toml
+SYSTEM_DATA_DIR = Path("/var/lib/sangkien")
+DATABASE_FILE = "sangkien.db"
+
+
+def is_checkout(folder: Path) -> bool:
+    """Whether ``folder`` is a checkout of this project: its pyproject.toml names the project."""
+    try:
+        with (folder / "pyproject.toml").open("rb") as file:
+            return tomllib.load(file).get("project", {}).get("name") == PROJECT_NAME
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+
+
+def data_dir(configured: Path | None = None) -> Path:
+    """The folder of the default SQLite database, absolute, never a surprise of the folder a service starts in:
+    1. SANGKIEN_DATA_DIR when it is set (a relative one is taken from the current folder);
+    2. ``data`` in the current folder when that is a checkout of this project (``make run``);
+    3. /var/lib/sangkien when it exists and may be written (a server: the systemd unit's StateDirectory);
+    4. otherwise ``$XDG_DATA_HOME/sangkien``, that is ``~/.local/share/sangkien``."""
+    if configured is not None:
+        return Path(os.path.abspath(configured.expanduser()))
+    here = Path.cwd()
+    if is_checkout(here):
+        return here / "data"
+    if SYSTEM_DATA_DIR.is_dir() and os.access(SYSTEM_DATA_DIR, os.W_OK | os.X_OK):
+        return SYSTEM_DATA_DIR
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "sangkien"
+
+
+def check_proxy(value: str) -> str:
+    """A proxy URL aiohttp-socks can use (``http://``, ``socks4://``, ``socks5://``, with a port); raises
+    ValueError with a one-line reason that never echoes a password."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        port, parts = None, None
+    if parts is None or parts.scheme.lower() not in PROXY_SCHEMES or not parts.hostname or port is None:
+        raise ValueError(
+            "TELEGRAM_PROXY must be http://host:port, socks5://host:port or socks4://host:port "
+            "(with user:password@ before the host if the proxy needs it)"
+        )
+    return value
+
+
+def check_public_base_url(value: str | None) -> str:
+    """PUBLIC_BASE_URL without its trailing slash; raises ValueError with a one-line reason."""
+    from urllib.parse import urlsplit
+
+    if not value:
+        raise ValueError(
+            "PUBLIC_BASE_URL is not set: webhook mode needs the address Telegram calls, e.g. https://bot.example.org"
+        )
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("PUBLIC_BASE_URL must be an address like https://bot.example.org (Telegram needs HTTPS)")
+    return value.rstrip("/")
+
+
+def check_webhook_secret(value: str | None) -> str:
+    """The webhook's secret token (Telegram allows 1-256 of A-Z, a-z, 0-9, _ and -); raises ValueError."""
+    secret = (value or "").strip()
+    if not secret:
+        raise ValueError(
+            "WEBHOOK_SECRET is not set: webhook mode needs a secret token, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    if not WEBHOOK_SECRET.match(secret):
+        raise ValueError("WEBHOOK_SECRET may only have letters, digits, _ and - (1 to 256 of them)")
+    return secret
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     bot_token: SecretStr | None = None
-    database_url: str = "sqlite+aiosqlite:///./data/sangkien.db"
+    sangkien_data_dir: Path | None = None
+    database_url: str = ""  # not set: sangkien.db in data_dir(), as an absolute path (see _default_database)
     telegram_api_base: str | None = None
     redis_url: str | None = None
     default_language: Literal["vi", "en"] = "vi"
@@ -85,6 +167,12 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = []
     fields_of_work: Annotated[list[str], NoDecode] = []
     locales_dir: Path = ROOT / "locales"
+    # webhook mode (`sangkien run --webhook`)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8080
+    public_base_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    telegram_proxy: str | None = None
 
     @field_validator("admin_ids", "fields_of_work", mode="before")
     @classmethod
@@ -96,12 +184,42 @@ class Settings(BaseSettings):
     @field_validator("database_url", mode="before")
     @classmethod
     def _database_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return ""  # DATABASE_URL= left empty (an env file's blank line) means the default
         return database_url(value) if isinstance(value, str) else value
+
+    @field_validator("sangkien_data_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Self:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{data_dir(self.sangkien_data_dir) / DATABASE_FILE}"
+        return self
+
+    @field_validator("telegram_proxy", "public_base_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return (value.strip() or None) if isinstance(value, str) else value
+
+    @field_validator("telegram_proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        return None if value is None else check_proxy(value)
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    def webhook(self) -> tuple[str, str]:
+        """The public base URL and the secret token of webhook mode, checked; raises ValueError with a one-line
+        reason."""
+        return check_public_base_url(self.public_base_url), check_webhook_secret(
+            None if self.webhook_secret is None else self.webhook_secret.get_secret_value()
+        )
 
     def token(self) -> str:
         """The bot token, checked; raises ValueError with a one-line reason."""

@@ -168,8 +168,8 @@ class Form:
             raise FormError(
                 N_(
                     "This part was not added: with it the answer would have {length} characters, and at most {max} "
-                    "are allowed. Nothing was lost: the {parts} part(s) received before are kept. Press Done to "
-                    "save them, or send a shorter last part."
+                    "are allowed. Nothing was lost: the parts received before (so far: {parts}) are kept. Press Done "
+                    "to save them, or send a shorter last part."
                 ),
                 length=length,
                 max=self[state.step].max_len,

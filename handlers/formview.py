@@ -14,6 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import FormError
+from forms.formats import format_count
 from forms.render import preview_chunks, prompt_text, value_text
 from forms.template import Field, Kind
 from handlers import keyboards
@@ -30,7 +31,10 @@ def today(tz: ZoneInfo) -> date:
 
 
 def error_text(err: FormError) -> str:
-    return "⚠️ " + escape(_(err.msgid).format(**err.params))
+    """The problem in the user's language; counts grouped as everywhere else (30.000, not 30000)."""
+    locale = get_i18n().current_locale
+    params = {k: format_count(v, locale) if isinstance(v, int) and abs(v) >= 1000 else v for k, v in err.params.items()}
+    return "⚠️ " + escape(_(err.msgid).format(**params))
 
 
 async def show(message: Message, form: Form, draft: Draft, state: FormState | None = None, note: str = "",

@@ -55,13 +55,16 @@ async def show_profile(message: Message, db: Database, member: Member) -> None:
         _("Unit: {unit}").format(unit=escape(unit.name if unit else "—")),
         _("Phone: {phone}").format(phone=escape(phone_text(member.phone))),
         _("Language: {language}").format(language="Tiếng Việt" if member.language == "vi" else "English"),
+        _("Telegram id: <code>{id}</code> (for ADMIN_IDS)").format(id=member.tg_user_id),
     ]
     await message.answer("\n".join(lines), reply_markup=keyboards.profile())
 
 
 async def profile(message: Message, state: FSMContext, db: Database, member: Member | None) -> None:
-    if member is None:
-        await message.answer(_("You are not registered yet. Send /start first."))
+    if member is None:  # whoever sets the bot up needs their id before registering
+        user_id = message.from_user.id if message.from_user else 0
+        await message.answer(_("You are not registered yet. Send /start first.") + "\n"
+                             + _("Telegram id: <code>{id}</code> (for ADMIN_IDS)").format(id=user_id))  # fmt: skip
         return
     await state.set_state(None)
     await show_profile(message, db, member)

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import create_engine
+from storage.db import Database, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -61,3 +61,15 @@ async def migrate(engine: AsyncEngine, step: Callable[[Config, str], None], revi
     finally:
         if target is not engine:
             await target.dispose()
+
+
+async def open_migrated(url: str, busy_timeout_ms: int = 5000) -> Database:
+    """The database, opened and migrated to the newest schema (closed again if the migration fails)."""
+    db = Database(url, busy_timeout_ms=busy_timeout_ms)
+    await db.start()
+    try:
+        await upgrade(db.engine)
+    except BaseException:
+        await db.close()
+        raise
+    return db

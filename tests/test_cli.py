@@ -17,6 +17,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_BASE", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SANGKIEN_DATA_DIR", str(tmp_path / "data"))  # not the home folder's (bot.settings.data_dir)
     return tmp_path
 
 
@@ -173,7 +174,9 @@ def test_demo_load_refuses_a_database_that_has_units(env: Path, capsys: pytest.C
     capsys.readouterr()
     assert main(["demo", "load"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("sangkien: sqlite+aiosqlite:///./data/sangkien.db already has 2")
+    assert err.count("\n") == 1 and err.startswith(
+        f"sangkien: sqlite+aiosqlite:///{env / 'data' / 'sangkien.db'} already has 2"
+    )
     assert "DATABASE_URL=sqlite+aiosqlite:///./data/demo.db sangkien demo load" in err
     assert unit_count(env) == 2
     conn = sqlite3.connect(env / "data" / "sangkien.db")

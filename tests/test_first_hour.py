@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def sangkien(cwd: Path, *args: str, importtime: bool = False, **env: str) -> subprocess.CompletedProcess[str]:
     flags = ["-X", "importtime"] if importtime else []
-    environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    # the default database in cwd/data, not in the home folder (a temporary folder is not a checkout)
+    environ = {**os.environ, "PYTHONPATH": str(ROOT), "SANGKIEN_DATA_DIR": str(cwd / "data"), **env}
     return subprocess.run(
         [sys.executable, *flags, "-m", "bot.cli", *args],
         cwd=cwd,
@@ -99,6 +100,26 @@ async def test_the_first_admin_who_writes_is_told_to_load_units(tmp_path: Path) 
         stranger = app.user(5002)
         replies = await stranger.send("/start")
         assert "sangkien units import" not in " ".join(r.text for r in replies)
+    finally:
+        await close_app(app)
+        await fake.stop()
+
+
+async def test_profile_shows_the_telegram_id_even_before_registering(tmp_path: Path) -> None:
+    """Whoever sets the bot up needs their own id for ADMIN_IDS (docs/DEPLOY.md says /profile shows it)."""
+    from tests.conftest import build_app, close_app, make_settings, register
+    from tests.fake_telegram import FakeTelegram
+
+    fake = FakeTelegram()
+    await fake.start()
+    app = await build_app(fake, make_settings(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", fake), units=True)
+    try:
+        person = app.user(777_123)
+        replies = await person.send("/profile")
+        assert "777123" in replies[-1].text and "ADMIN_IDS" in replies[-1].text
+        await register(person)
+        replies = await person.send("/profile")
+        assert "777123" in replies[-1].text
     finally:
         await close_app(app)
         await fake.stop()

@@ -270,8 +270,8 @@ async def test_an_answer_over_the_maximum_keeps_the_parts_already_sent(app: App,
     for part in parts[:7]:
         await worker.send(part)
     replies = await worker.send(parts[7])
-    assert "Phần này chưa được thêm" in replies[-1].text and "7 phần đã nhận trước đó vẫn được giữ" in replies[-1].text
-    assert "tối đa là 30000 ký tự" in replies[-1].text and "✅ Xong" in replies[-1].button_texts()
+    assert "Phần này chưa được thêm" in replies[-1].text and "(đến nay: 7) vẫn được giữ" in replies[-1].text
+    assert "tối đa là 30.000 ký tự" in replies[-1].text and "✅ Xong" in replies[-1].button_texts()
     replies = await worker.click("Xong")
     assert "Bước 5/13" in replies[-1].text
     assert len(json.loads((await newest(app)).answers)["before"]) > 28_600  # the seven parts, joined
