@@ -11,16 +11,15 @@ from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import Response, TelegramMethod
-from sqlalchemy import text
 
 from storage.db import Database
+from storage.outbox import count_pending
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # handling an update: a reply is tens of milliseconds; an export or a chart a few seconds
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 OUTCOMES = ("handled", "duplicate", "error", "forbidden", "invalid")
 RETRY_REASONS = ("retry_after", "network", "server")
-PENDING = text("SELECT count(*) FROM outbox WHERE done_at IS NULL")
 
 Labels = tuple[str, ...]
 
@@ -131,8 +130,7 @@ class Metrics:
 
     def watch_outbox(self, db: Database) -> None:
         async def pending() -> float:
-            async with db.read_engine.connect() as conn:
-                return float((await conn.execute(PENDING)).scalar() or 0)
+            return float(await count_pending(db))
 
         self.gauges.append(
             Gauge("sangkien_outbox_pending", "Outbox items (cards, notices) not yet delivered or given up.", pending)

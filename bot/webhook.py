@@ -25,7 +25,6 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import TelegramObject, Update
 from aiohttp import web
-from sqlalchemy import text
 
 from bot.metrics import CONTENT_TYPE, Metrics
 from handlers.errors import harmless
@@ -181,8 +180,7 @@ class Health:
         self.db, self.redis, self.timeout = db, redis, timeout  # redis: a redis.asyncio client, or None
 
     async def _database(self) -> None:
-        async with self.db.read_engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await self.db.check()
 
     async def _redis(self) -> None:
         await self.redis.ping()

@@ -118,3 +118,9 @@ async def pending(db: Database) -> list[tuple[int, str, datetime, str | None]]:
     sql = text("SELECT id, kind, due_at, error FROM outbox WHERE done_at IS NULL ORDER BY id")
     async with db.read_engine.connect() as conn:
         return [(r[0], r[1], r[2], r[3]) for r in (await conn.execute(sql)).all()]
+
+
+async def count_pending(db: Database) -> int:
+    """How many items are not yet delivered nor closed (a gauge for /metrics)."""
+    async with db.read_engine.connect() as conn:
+        return int((await conn.execute(text("SELECT count(*) FROM outbox WHERE done_at IS NULL"))).scalar() or 0)
