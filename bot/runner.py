@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -22,7 +25,7 @@ from bot.webhook import Health, TelegramWebhook, WebhookServer
 from handlers.digest import send_weekly
 from handlers.reminders import send_reminders
 from storage.db import Database
-from storage.handled import prune_stmt
+from storage.handled import claim_slot, prune_stmt
 from storage.migrate import open_migrated
 from storage.unit_files import no_units_warning
 
@@ -37,11 +40,24 @@ async def prune_handled(db: Database) -> None:
     await db.write_unmarked(prune_stmt())
 
 
+def once(name: str, job: Callable[..., Awaitable[Any]], db: Database, tz: ZoneInfo) -> Callable[..., Awaitable[None]]:
+    """The job, run by whichever worker claims this minute's slot first (every worker's scheduler fires it)."""
+
+    async def run(**kwargs: Any) -> None:
+        if await claim_slot(db, name, datetime.now(tz).strftime("%Y-%m-%dT%H:%M")):
+            await job(**kwargs)
+        else:
+            log.info("scheduled %s: another worker runs it this time", name)
+
+    return run
+
+
 def schedule(scheduler: AsyncIOScheduler, bot: Bot, db: Database, dp: Dispatcher, tz: ZoneInfo) -> None:
     jobs = {"bot": bot, "db": db, "i18n": dp["i18n"], "tz": tz}
-    scheduler.add_job(send_reminders, CronTrigger(minute=0), kwargs=jobs)
-    scheduler.add_job(send_weekly, CronTrigger(day_of_week="mon", hour=8, minute=5), kwargs=jobs)
-    scheduler.add_job(prune_handled, CronTrigger(hour=3, minute=17), kwargs={"db": db})
+    scheduler.add_job(once("reminders", send_reminders, db, tz), CronTrigger(minute=0), kwargs=jobs)
+    weekly = CronTrigger(day_of_week="mon", hour=8, minute=5)
+    scheduler.add_job(once("weekly", send_weekly, db, tz), weekly, kwargs=jobs)
+    scheduler.add_job(once("prune", prune_handled, db, tz), CronTrigger(hour=3, minute=17), kwargs={"db": db})
 
 
 async def poll(dp: Dispatcher, bot: Bot, grace: float) -> None:

@@ -11,11 +11,15 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
 from storage.models import utcnow
 from storage.writer import Stmt
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 _INSERT = (
     "INSERT INTO handled_update (key, source, seq, at) VALUES (:hkey, :hsource, :hseq, :hat) "
@@ -54,3 +58,11 @@ HIGHEST = text("SELECT max(seq) FROM handled_update WHERE source = :source")
 def prune_stmt(keep: timedelta = timedelta(days=7)) -> Stmt:
     """Forget keys older than any platform redelivers (Telegram keeps updates 24 hours)."""
     return Stmt("DELETE FROM handled_update WHERE at < :before", {"before": utcnow() - keep})
+
+
+async def claim_slot(db: Database, job: str, slot: str) -> bool:
+    """True for exactly one caller per (job, slot): several workers firing the same schedule run it once."""
+    result = await db.write_unmarked(
+        Stmt(_INSERT, {"hkey": f"job:{job}:{slot}", "hsource": "job", "hseq": None, "hat": utcnow()}, guard=True)
+    )
+    return result.applied
