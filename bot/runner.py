@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,10 +87,9 @@ async def drop_webhook(bot: Bot) -> None:
         log.warning("could not check or remove the webhook (%s); polling may fail while one is set", exc)
 
 
-async def run_polling(settings: Settings) -> None:
-    settings.token()  # fail fast, before touching the database
-    db = await open_database(settings)
-    bot = create_bot(settings)
+@asynccontextmanager
+async def started(settings: Settings, db: Database, bot: Bot, mode: str) -> AsyncIterator[Dispatcher]:
+    """The dispatcher with its scheduled jobs, started; on the way out it is shut down and everything closed."""
     tz = ZoneInfo(settings.timezone)
     scheduler = AsyncIOScheduler(timezone=tz)
     try:
@@ -99,11 +98,10 @@ async def run_polling(settings: Settings) -> None:
         scheduler.start()
         if warning := await no_units_warning(db):
             log.warning(warning)
-        log.info("database %s ready; starting long polling", db.safe_url)
-        await drop_webhook(bot)
+        log.info("database %s ready; starting %s", db.safe_url, mode)
         await dp.emit_startup(bot=bot, **dp.workflow_data)
         try:
-            await poll(dp, bot, settings.shutdown_grace_s)
+            yield dp
         finally:
             await dp.emit_shutdown(bot=bot, **dp.workflow_data)
     finally:
@@ -112,6 +110,15 @@ async def run_polling(settings: Settings) -> None:
         await bot.session.close()
         await db.close()
     log.info("stopped cleanly")
+
+
+async def run_polling(settings: Settings) -> None:
+    settings.token()  # fail fast, before touching the database
+    db = await open_database(settings)
+    bot = create_bot(settings)
+    async with started(settings, db, bot, "long polling") as dp:
+        await drop_webhook(bot)
+        await poll(dp, bot, settings.shutdown_grace_s)
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -136,39 +143,15 @@ async def run_webhook(settings: Settings) -> None:
     metrics = Metrics()
     bot.session.middleware(ApiRetryCounter(metrics))  # after the group pacing, so each retried attempt counts
     metrics.watch_outbox(db)
-    tz = ZoneInfo(settings.timezone)
-    scheduler = AsyncIOScheduler(timezone=tz)
-    try:
-        dp = create_dispatcher(settings, db)
+    async with started(settings, db, bot, "the webhook server") as dp:
         telegram = TelegramWebhook(dp, bot, secret, metrics)
         redis = dp.storage.redis if isinstance(dp.storage, RedisStorage) else None
-        server = WebhookServer(
-            [telegram],
-            Health(db, redis),
-            metrics,
-            host=settings.webhook_host,
-            port=settings.webhook_port,
-            grace=settings.shutdown_grace_s,
-        )
-        schedule(scheduler, bot, db, dp, tz)
-        scheduler.start()
-        if warning := await no_units_warning(db):
-            log.warning(warning)
-        log.info("database %s ready; starting the webhook server", db.safe_url)
-        await dp.emit_startup(bot=bot, **dp.workflow_data)
+        server = WebhookServer([telegram], Health(db, redis), metrics, host=settings.webhook_host,
+                               port=settings.webhook_port, grace=settings.shutdown_grace_s)  # fmt: skip
+        await server.start()
         try:
-            await server.start()
-            try:
-                url = await telegram.register(base_url, secret)
-                log.info("webhook set: Telegram delivers to %s; a delivery is answered only after it is handled", url)
-                await stop.wait()
-            finally:
-                await server.stop()
+            url = await telegram.register(base_url, secret)
+            log.info("webhook set: Telegram delivers to %s; a delivery is answered only after it is handled", url)
+            await stop.wait()
         finally:
-            await dp.emit_shutdown(bot=bot, **dp.workflow_data)
-    finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        await bot.session.close()
-        await db.close()
-    log.info("stopped cleanly")
+            await server.stop()
