@@ -270,12 +270,15 @@ def parse_units(path: Path) -> Parsed[UnitRow]:
     return parsed
 
 
-def read_units(path: Path) -> list[UnitRow]:
-    """The rows of a unit file; raises UnitImportError listing every problem found without the database."""
-    parsed = parse_units(path)
+def _rows(parsed: Parsed[R]) -> list[R]:
+    """The rows, or UnitImportError listing every problem found without the database."""
     if parsed.problems:
         raise UnitImportError(parsed.problems, parsed.source)
     return parsed.rows
+
+
+def read_units(path: Path) -> list[UnitRow]:
+    return _rows(parse_units(path))
 
 
 def tree_problems(parsed: Parsed[UnitRow], existing: Mapping[str, str | None], phase_codes: set[str]) -> list[str]:
@@ -407,10 +410,7 @@ def parse_phases(path: Path) -> Parsed[PhaseRow]:
 
 
 def read_phases(path: Path) -> list[PhaseRow]:
-    parsed = parse_phases(path)
-    if parsed.problems:
-        raise UnitImportError(parsed.problems, parsed.source)
-    return parsed.rows
+    return _rows(parse_phases(path))
 
 
 def _day(text: str) -> date:

@@ -34,6 +34,7 @@ from storage.outbox import outbox_stmt
 from tests.conftest import App, build_app, close_app, make_settings, register
 from tests.fake_telegram import ApiError, FakeTelegram, Sent
 from tests.flows import fill_to_preview
+from tests.test_pacing import Clock
 from tests.test_review import GROUP, team
 from tests.tgclient import TgUser
 
@@ -46,19 +47,12 @@ GROUP_ID = cast(int, GROUP["id"])
 
 
 # -- time under the test's control -------------------------------------------------------------------------
-class VirtualClock:
-    """Monotonic time for the group pacing that only moves when someone sleeps: waits cost no real time."""
+class VirtualClock(Clock):
+    """The pacing test's clock, started later: waits for the group pacing cost no real time."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 class UtcClock:
