@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -65,6 +65,7 @@ class Member(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     username: str | None = Field(default=None, max_length=64, index=True)
     weekly_digest: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # officers opt in
+    reachable: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})  # False once they block the bot
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -113,7 +114,7 @@ class Attachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     initiative_id: int = Field(foreign_key="initiative.id", index=True)
     kind: str = Field(max_length=16)
-    file_id: str = Field(max_length=256)
+    file_id: str = Field(sa_column=Column(Text, nullable=False))  # a Telegram file id or a Zalo photo URL
     file_unique_id: str = Field(max_length=128)
     file_name: str | None = Field(default=None, max_length=256)
     mime_type: str | None = Field(default=None, max_length=128)
@@ -219,3 +220,57 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     done_at: datetime | None = Field(default=None, index=True)
     error: str | None = Field(default=None, max_length=300)  # why it could not be delivered, when it gave up
+
+
+class ChannelAddress(SQLModel, table=True):
+    """A Zalo user or group, known to the rest of the bot by a number of its own (``channels.addresses``): far
+    outside Telegram's id ranges, so the two channels' ids are never confused."""
+
+    __tablename__ = "channel_address"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    address: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    channel: str = Field(max_length=16)
+    external_id: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MemberAddress(SQLModel, table=True):
+    """A second channel a member linked with a one-time code from /profile (their first is ``member.tg_user_id``)."""
+
+    __tablename__ = "member_address"
+    address: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code that links the channel it is typed on to the member who asked for it."""
+
+    __tablename__ = "link_code"
+    code: str = Field(primary_key=True, max_length=16)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class Inbox(SQLModel, table=True):
+    """An update fetched from a platform whose fetch is its acknowledgment (Zalo's getUpdates): kept until it is
+    handled, so a crash after the fetch does not lose it."""
+
+    key: str = Field(primary_key=True, max_length=80)
+    source: str = Field(max_length=40, index=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ServedFile(SQLModel, table=True):
+    """A generated file (chart, QR code, spreadsheet) served at an unguessable, expiring link for channels that
+    take a URL instead of an upload. In the database, so every worker and host serves it."""
+
+    __tablename__ = "served_file"
+    token: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
