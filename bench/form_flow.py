@@ -28,7 +28,7 @@ from aiogram.types import CallbackQuery, Message
 from bench.harness import RecordingSession, Timer, callback_update, text_update
 from bot.app import create_dispatcher
 from bot.settings import Settings
-from handlers.callbacks import FormCb, Nav
+from handlers.ui.callbacks import FormCb, Nav
 from storage.db import Database
 from storage.members import register
 from storage.migrate import upgrade

@@ -22,8 +22,8 @@ from bot.metrics import ApiRetryCounter, Metrics
 from bot.polling import Poller
 from bot.settings import Settings
 from bot.webhook import Health, TelegramWebhook, WebhookServer
-from handlers.digest import send_weekly
-from handlers.reminders import send_reminders
+from handlers.officer.digest import send_weekly
+from handlers.team.reminders import send_reminders
 from storage.db import Database
 from storage.handled import claim_slot, prune_stmt
 from storage.migrate import open_migrated

@@ -1,4 +1,6 @@
-"""One router per feature, built fresh for each dispatcher.
+"""One router per feature, built fresh for each dispatcher, in one folder per audience: ``worker/`` (a member's
+own path), ``team/`` (the support team), ``officer/`` (officers and administrators); ``ui/`` holds the keyboards
+and callback data they show, ``delivery`` what the outbox sends.
 
 The form's answers and buttons are routed first: they are most of the traffic, and their filters (a state,
 a callback prefix, no leading "/") let commands and other states fall through to the routers after them."""
@@ -7,29 +9,10 @@ from aiogram import Router
 
 
 def routers() -> list[Router]:
-    from handlers import (
-        chart,
-        digest,
-        drafting,
-        drafts,
-        edits,
-        errors,
-        export,
-        groups,
-        help,
-        history,
-        invites,
-        navigation,
-        profile,
-        progress,
-        reasons,
-        reminders,
-        review,
-        setup,
-        start,
-        team,
-        top,
-    )
+    from handlers import errors, help
+    from handlers.officer import chart, digest, export, invites, progress, setup, top
+    from handlers.team import groups, reasons, reminders, review, team
+    from handlers.worker import drafting, drafts, edits, history, navigation, profile, start
 
     modules = (
         errors,

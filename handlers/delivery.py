@@ -14,7 +14,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.utils.i18n import I18n
 
 from forms.engine import Form
-from handlers.cards import card_keyboard, card_text, notify_author, send_private, submitted_text, tell_officers
+from handlers.team.cards import card_keyboard, card_text, notify_author, send_private, submitted_text, tell_officers
 from storage.db import Database
 from storage.groups import group_of_chat, mark_unreachable, route
 from storage.models import ReviewGroup

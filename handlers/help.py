@@ -9,7 +9,7 @@ from aiogram.types import Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
-from handlers.states import Drafting
+from handlers.worker.states import Drafting
 from storage.models import Member
 
 

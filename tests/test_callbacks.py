@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.callbacks import DraftAction, DraftCb, FormCb, Nav, ReviewAction, ReviewCb, form_data
+from handlers.ui.callbacks import DraftAction, DraftCb, FormCb, Nav, ReviewAction, ReviewCb, form_data
 
 
 @given(st.sampled_from(list(Nav)), st.integers(0, 2**31 - 1), st.integers(-1, 99), st.integers(0, 99))
@@ -34,6 +34,6 @@ def test_forged_numbers_and_values_do_not_unpack(data: str) -> None:
 
 
 def _others() -> tuple[type, ...]:
-    from handlers.callbacks import LangCb, UnitCb
+    from handlers.ui.callbacks import LangCb, UnitCb
 
     return (LangCb, UnitCb)

@@ -222,7 +222,7 @@ async def test_back_skip_and_edit_from_preview(app: App, worker: TgUser) -> None
 
 
 async def test_preview_buttons_fit_a_small_screen(worker: TgUser) -> None:
-    from handlers.keyboards import HALF, width
+    from handlers.ui.keyboards import HALF, width
 
     await fill_to_preview(worker)
     await worker.click(EDIT, expect=0)

@@ -6,8 +6,8 @@ import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlmodel import select
 
-from handlers.profile import parse_phone, phone_text
-from handlers.states import Reg
+from handlers.worker.profile import parse_phone, phone_text
+from handlers.worker.states import Reg
 from storage.models import Event, Member
 from tests.conftest import App, register
 from tests.flows import tr, vi

@@ -288,7 +288,7 @@ async def test_demo_dataset_shows_the_published_figures(fake, db_path: Path) -> 
 async def test_weekly_digest_for_officers_and_nudge_for_groups_under_half(app: App, tmp_path: Path) -> None:
     from zoneinfo import ZoneInfo
 
-    from handlers.digest import send_weekly
+    from handlers.officer.digest import send_weekly
     from tests.test_review import GROUP
 
     await load_tree(app, tmp_path)

@@ -267,7 +267,7 @@ async def test_daily_reminder_lists_what_waited_too_long(app: App) -> None:
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from handlers.reminders import send_reminders
+    from handlers.team.reminders import send_reminders
 
     crew = await team(app, supports=1)
     officer, member = crew.in_group(crew.officer), crew.in_group(crew.support[0])

@@ -23,7 +23,7 @@ from forms.engine import PREVIEW, Form, FormState
 from forms.errors import FormError
 from forms.template import Kind
 from forms.text import clean_answer, has_words, normalize
-from handlers.profile import parse_phone
+from handlers.worker.profile import parse_phone
 from storage.members import get_member
 from storage.roles import OFFICER, SUPPORT, grant
 from storage.units import unit_by_code

@@ -27,8 +27,8 @@ from sqlalchemy import text
 
 from bot.outbox import Sender
 from bot.pacing import GroupPacing
-from handlers.callbacks import DraftAction, DraftCb, FormCb, Nav, ReviewAction, ReviewCb
 from handlers.delivery import Delivery
+from handlers.ui.callbacks import DraftAction, DraftCb, FormCb, Nav, ReviewAction, ReviewCb
 from storage.members import get_member
 from storage.outbox import outbox_stmt
 from tests.conftest import App, build_app, close_app, make_settings, register

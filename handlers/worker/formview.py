@@ -17,8 +17,8 @@ from forms.errors import FormError
 from forms.formats import format_count
 from forms.render import preview_chunks, prompt_text, value_text
 from forms.template import Field, Kind
-from handlers import keyboards
-from handlers.states import Drafting
+from handlers.ui import keyboards
+from handlers.worker.states import Drafting
 from storage.db import Database
 from storage.initiatives import EDITABLE, Draft, get_draft, save_form
 from storage.models import Member

@@ -1,4 +1,4 @@
-"""The support group's buttons on a card (the reasons they ask for are in ``handlers.reasons``).
+"""The support group's buttons on a card (the reasons they ask for are in ``handlers.team.reasons``).
 
 A press acts only when the pressed message is the initiative's card in this chat for the round of review the
 button carries, and that round is the current one; the decision itself is a compare-and-set on the status and
@@ -17,9 +17,9 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
 from forms.formats import format_datetime
-from handlers.callbacks import ReviewAction, ReviewCb
 from handlers.delivery import Outbox
-from handlers.fulltext import send_full_text
+from handlers.team.fulltext import send_full_text
+from handlers.ui.callbacks import ReviewAction, ReviewCb
 from storage.db import Database
 from storage.groups import group_of_chat
 from storage.models import Member

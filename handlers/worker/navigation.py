@@ -14,10 +14,10 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_, FormError
-from handlers.callbacks import FormCb, Nav
 from handlers.delivery import Outbox
-from handlers.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
-from handlers.keyboards import View, offered, preview
+from handlers.ui.callbacks import FormCb, Nav
+from handlers.ui.keyboards import View, offered, preview
+from handlers.worker.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
 from storage.db import Database
 from storage.initiatives import Draft, get_draft, submit
 from storage.models import Member

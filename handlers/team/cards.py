@@ -19,8 +19,8 @@ from forms.engine import Form
 from forms.formats import format_datetime
 from forms.money import Money
 from forms.render import money_text, value_text
-from handlers.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
-from handlers.keyboards import button, markup
+from handlers.ui.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
+from handlers.ui.keyboards import button, markup
 from storage.db import Database
 from storage.models import Member, ReviewGroup
 from storage.review import Decision, Review

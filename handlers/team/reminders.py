@@ -14,7 +14,7 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.render import pack
-from handlers.groups import age_text, manager_or_refuse
+from handlers.team.groups import age_text, manager_or_refuse
 from storage.db import Database
 from storage.groups import due_for_reminder, group_of_chat, mark_unreachable, set_reminder
 from storage.models import Member

@@ -11,9 +11,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
-from handlers import keyboards
-from handlers.callbacks import ProfileCb, ProfileItem
-from handlers.states import Reg  # the registration steps double as profile edits
+from handlers.ui import keyboards
+from handlers.ui.callbacks import ProfileCb, ProfileItem
+from handlers.worker.states import Reg  # the registration steps double as profile edits
 from storage.db import Database
 from storage.models import Member
 from storage.units import get_unit

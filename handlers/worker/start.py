@@ -16,10 +16,10 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.errors import FormError
 from forms.text import clean_answer
-from handlers import keyboards
-from handlers.callbacks import LangCb, UnitCb
-from handlers.profile import parse_phone, phone_from_contact, show_profile
-from handlers.states import Reg
+from handlers.ui import keyboards
+from handlers.ui.callbacks import LangCb, UnitCb
+from handlers.worker.profile import parse_phone, phone_from_contact, show_profile
+from handlers.worker.states import Reg
 from storage.db import Database
 from storage.invites import use_invite, valid_invite
 from storage.members import register, update_member

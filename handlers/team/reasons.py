@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from forms.errors import FormError
 from forms.text import clean_answer
 from handlers.delivery import Outbox
-from handlers.review import REASON_MAX, Reviewing, out_of_date_text, reviewer
+from handlers.team.review import REASON_MAX, Reviewing, out_of_date_text, reviewer
 from storage.db import Database
 from storage.groups import group_of_chat
 from storage.models import Member

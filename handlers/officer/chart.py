@@ -12,8 +12,8 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.formats import format_count
-from handlers.formview import today
-from handlers.progress import officer_unit
+from handlers.officer.progress import officer_unit
+from handlers.worker.formview import today
 from reports.charts import progress_png
 from storage.db import Database
 from storage.models import Member

@@ -13,9 +13,9 @@ from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.formats import format_count, format_date
-from handlers.callbacks import InviteCb
-from handlers.keyboards import button, markup
-from handlers.progress import may_see, officer_unit
+from handlers.officer.progress import may_see, officer_unit
+from handlers.ui.callbacks import InviteCb
+from handlers.ui.keyboards import button, markup
 from reports.qr import qr_png
 from storage.db import Database
 from storage.invites import active_invites, create_invite, revoke_invite

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlmodel import select
 
 from forms.formats import format_count, format_money
-from handlers.progress import officer_unit
+from handlers.officer.progress import officer_unit
 from storage.db import Database
 from storage.models import Member, Phase
 from storage.progress import child_lines, top_authors

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import gettext as _
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_
 from forms.template import Field, Kind
-from handlers.callbacks import DraftAction, DraftCb, LangCb, Nav, ProfileCb, ProfileItem, UnitCb, form_data
+from handlers.ui.callbacks import DraftAction, DraftCb, LangCb, Nav, ProfileCb, ProfileItem, UnitCb, form_data
 from storage.models import Initiative, Unit
 
 

@@ -12,10 +12,10 @@ from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.formats import format_count, format_money, format_percent
-from handlers.callbacks import ProgressCb
 from handlers.errors import suppress_harmless
-from handlers.formview import today
-from handlers.keyboards import button, markup
+from handlers.ui.callbacks import ProgressCb
+from handlers.ui.keyboards import button, markup
+from handlers.worker.formview import today
 from storage.db import Database
 from storage.models import Member
 from storage.progress import Line, Report, progress_for

@@ -18,10 +18,10 @@ from forms.errors import FormError
 from forms.render import parts_text
 from forms.template import Kind
 from forms.text import has_words, normalize
-from handlers import keyboards
-from handlers.formview import active_draft, advance, error_text, open_draft, show, today, understood
-from handlers.start import registration_first
-from handlers.states import Drafting, Reg
+from handlers.ui import keyboards
+from handlers.worker.formview import active_draft, advance, error_text, open_draft, show, today, understood
+from handlers.worker.start import registration_first
+from handlers.worker.states import Drafting, Reg
 from storage.db import Database
 from storage.initiatives import create_draft, save_form
 from storage.models import Member

@@ -7,7 +7,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.states import Drafting
+from handlers.worker.states import Drafting
 
 
 async def edited(message: Message, state: FSMContext) -> None:

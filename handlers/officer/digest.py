@@ -16,8 +16,8 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.formats import format_count, format_percent
-from handlers.cards import send_private
-from handlers.progress import render
+from handlers.officer.progress import render
+from handlers.team.cards import send_private
 from storage.db import Database
 from storage.groups import mark_unreachable, reachable_groups
 from storage.members import digest_readers, update_member

@@ -10,9 +10,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from handlers.callbacks import TeamCb
-from handlers.groups import manager_or_refuse, may_manage
-from handlers.keyboards import button, grid, markup
+from handlers.team.groups import manager_or_refuse, may_manage
+from handlers.ui.callbacks import TeamCb
+from handlers.ui.keyboards import button, grid, markup
 from storage.db import Database
 from storage.groups import group_of_chat
 from storage.members import get_member, member_by_id, member_by_username, members_of_unit

@@ -17,9 +17,9 @@ from forms.engine import Form
 from forms.errors import N_
 from forms.formats import format_datetime
 from forms.render import group_blocks, pack, step_label
-from handlers import keyboards
-from handlers.callbacks import DraftAction, DraftCb
-from handlers.formview import draft_for_button, open_draft, show
+from handlers.ui import keyboards
+from handlers.ui.callbacks import DraftAction, DraftCb
+from handlers.worker.formview import draft_for_button, open_draft, show
 from storage.db import Database
 from storage.initiatives import delete_draft, list_for_author
 from storage.models import Initiative, Member

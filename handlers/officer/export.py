@@ -15,8 +15,8 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
 from forms.formats import format_count
-from handlers.drafts import STATUS
-from handlers.progress import officer_unit
+from handlers.officer.progress import officer_unit
+from handlers.worker.drafts import STATUS
 from reports.xlsx import workbook
 from storage.db import Database
 from storage.models import Member

@@ -1,0 +1,1 @@
+"""Union officers: progress against quotas, charts, exports, rankings, invite links, digests, first set-up."""

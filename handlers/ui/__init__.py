@@ -1,0 +1,2 @@
+"""What the handlers show on Telegram: keyboard builders and typed callback data (channels/ renders them for
+channels without buttons)."""

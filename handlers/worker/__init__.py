@@ -1,0 +1,1 @@
+"""A member's own path: registration, the form, drafts, profile, history."""
