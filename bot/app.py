@@ -16,16 +16,23 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
 
 from bot.commands import set_commands
+from bot.files import FileLinks, mime_for
 from bot.i18n import LocaleMiddleware, create_i18n
 from bot.isolation import WatchdogRedisEventIsolation
 from bot.middlewares import HandledUpdates, InFlight, MemberMiddleware
 from bot.outbox import Sender
 from bot.pacing import GroupPacing
 from bot.settings import Settings
+from channels.routing import ChannelRoute, connect
+from channels.zalo.api import ZaloApi
+from channels.zalo.menus import Menus
+from channels.zalo.session import ZaloSession
+from channels.zalo.updates import Inbound
 from forms.engine import Form
 from forms.template import DEFAULT_FIELDS_OF_WORK, Choice, build_fields
 from handlers import routers
 from handlers.delivery import Delivery
+from storage.channels import external_id
 from storage.db import Database
 from storage.fsm import SqlStorage
 from storage.outbox import release_claims
@@ -36,8 +43,42 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else PRODUCTION
         session = AiohttpSession(api=api, proxy=settings.telegram_proxy)  # a proxy needs aiohttp-socks
     bot = Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+    bot.session.middleware(ChannelRoute("telegram"))  # first: another channel's chat goes to that channel's bot
     bot.session.middleware(GroupPacing(per_minute=settings.group_messages_per_minute))
     return bot
+
+
+def create_zalo_bot(settings: Settings) -> Bot:
+    """The Zalo channel as an aiogram Bot: the handlers' calls take their Zalo form in ``ZaloSession``."""
+    token = settings.zalo_token()
+    bot = Bot(token, session=ZaloSession(ZaloApi(token, settings.zalo_api_base)),
+              default=DefaultBotProperties(parse_mode=ParseMode.HTML))  # fmt: skip
+    bot.session.middleware(ChannelRoute("zalo"))
+    bot.session.middleware(GroupPacing(per_minute=settings.group_messages_per_minute))
+    return bot
+
+
+def create_bots(settings: Settings) -> list[Bot]:
+    """The bot of every configured channel, Telegram first; each reaches the others' chats."""
+    bots = ([create_bot(settings)] if settings.telegram_on else []) + (
+        [create_zalo_bot(settings)] if settings.zalo_on else []
+    )
+    connect(bots)
+    return bots
+
+
+def attach_zalo(dp: Dispatcher, bot: Bot, db: Database, files: FileLinks | None) -> Inbound:
+    """Give the Zalo session what it needs from the dispatcher (menus in the shared state storage, addresses,
+    file links) and return the reader of Zalo's updates."""
+    assert isinstance(bot.session, ZaloSession)
+    menus = Menus(dp.storage, bot.id)
+
+    async def link(data: bytes, name: str) -> str:
+        assert files is not None
+        return await files.link(data, name, mime_for(name))
+
+    bot.session.attach(menus=menus, resolve=partial(external_id, db), link=link if files else None)
+    return Inbound(dp, bot, db, menus)
 
 
 def create_form(settings: Settings) -> Form:

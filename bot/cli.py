@@ -18,7 +18,7 @@ EXIT_CONFIG = 2
 RAW = argparse.RawDescriptionHelpFormatter
 
 MAIN_HELP = """\
-Sáng kiến Bot: a Telegram bot where trade-union members write up and register their initiatives (sáng kiến),
+Sáng kiến Bot: a Telegram and Zalo bot where trade-union members write up and register their initiatives (sáng kiến),
 and support teams review them. Settings come from the environment or from .env in the working directory
 (BOT_TOKEN, DATABASE_URL, …; see .env.example). Run `sangkien COMMAND --help` for each command."""
 
@@ -31,11 +31,13 @@ example, the first hour:
 exit status: 0 done; 2 a configuration, file or database problem (one line on stderr says which)"""
 
 RUN_HELP = """\
-Apply the database migrations, register the command menu (Vietnamese and English) and answer Telegram with long
-polling until SIGINT (Ctrl-C) or SIGTERM; the updates in flight are finished before it exits with status 0.
-Needs BOT_TOKEN. Without units in the database nobody can register: the log says so at start.
-With --webhook, Telegram delivers the updates over HTTPS instead (through your reverse proxy); each delivery is
-answered only after it is handled."""
+Apply the database migrations, register the command menu (Vietnamese and English) and answer Telegram and/or
+Zalo with long polling until SIGINT (Ctrl-C) or SIGTERM; the updates in flight are finished before it exits with
+status 0. Needs BOT_TOKEN (Telegram), ZALO_BOT_TOKEN (Zalo), or both. With PUBLIC_BASE_URL it also serves the
+charts and files Zalo links to, on WEBHOOK_HOST:WEBHOOK_PORT. Without units in the database nobody can
+register: the log says so at start.
+With --webhook, the platforms deliver the updates over HTTPS instead (through your reverse proxy); each delivery
+is answered only after it is handled."""
 
 RUN_EXAMPLE = """\
 example:
@@ -368,13 +370,15 @@ def _db_backup(settings: Settings, file: Path, force: bool) -> int:
 def _run(settings: Settings, webhook: bool = False) -> None:
     import asyncio
 
+    settings.check_channels()  # a token for at least one channel, checked before aiogram is imported
     if webhook:
-        settings.webhook()  # PUBLIC_BASE_URL and WEBHOOK_SECRET, checked before aiogram is imported
+        settings.webhook()  # PUBLIC_BASE_URL and WEBHOOK_SECRET
 
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     from bot.runner import run_polling, run_webhook
     from bot.webhook import WebhookRefused
+    from channels.zalo.api import ZaloError, ZaloNetworkError
 
     try:
         asyncio.run(run_webhook(settings) if webhook else run_polling(settings))
@@ -384,6 +388,12 @@ def _run(settings: Settings, webhook: bool = False) -> None:
         raise Refused("Telegram refused BOT_TOKEN (unauthorized); check the token") from None
     except TelegramNetworkError as exc:
         raise Refused(f"cannot reach the Telegram Bot API: {exc}") from None
+    except ZaloNetworkError as exc:
+        raise Refused(f"cannot reach the Zalo Bot API: {exc}") from None
+    except ZaloError as exc:
+        if exc.code == 401:
+            raise Refused("Zalo refused ZALO_BOT_TOKEN (unauthorized); check the token") from None
+        raise Refused(f"the Zalo Bot API refused {exc}") from None
 
 
 def _command(settings: Settings, args: argparse.Namespace) -> str | None:

@@ -39,9 +39,10 @@ class HandledUpdates(BaseMiddleware):
     """Skips an update whose effect is already committed; records the others with their effect (see
     ``storage.handled``), or after the handler when it wrote nothing.
 
-    Telegram's update ids increase, so only an id at or below the highest one handled before this process
-    started can be a redelivery worth a look in the database; newer ones are checked by the record's unique
-    key when their first write commits (another worker may have handled the same update meanwhile)."""
+    Telegram's update ids increase, and so do Zalo's message dates (the number Zalo's keys are ordered by), so
+    only an update at or below the highest one handled before this process started can be a redelivery worth a
+    look in the database; newer ones are checked by the record's unique key when their first write commits
+    (another worker may have handled the same update meanwhile)."""
 
     def __init__(self, db: Database, remember: int = 10_000) -> None:
         self.db = db
@@ -64,7 +65,9 @@ class HandledUpdates(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, Update)
-        handling = Handling(f"tg:{data['bot'].id}", str(event.update_id), event.update_id)
+        handling = data.get("handling")  # a channel whose updates carry no update_id gives its own key
+        if not isinstance(handling, Handling):
+            handling = Handling(f"tg:{data['bot'].id}", str(event.update_id), event.update_id)
         if await self._maybe_handled(handling):
             log.info("update %s was already handled; skipped", handling.key)
             return UNHANDLED

@@ -59,17 +59,17 @@ def database_url(value: str) -> str:
     return url
 
 
-def check_token(value: str | None) -> str:
+def check_token(value: str | None, name: str = "BOT_TOKEN", source: str = "@BotFather") -> str:
     """The token, stripped; raises ValueError with a one-line reason (the same rule as aiogram's, plus refusing
-    placeholders and characters a token never has)."""
+    placeholders and characters a token never has). Zalo's bot tokens have the same shape."""
     token = (value or "").strip()
     if not token:
-        raise ValueError("BOT_TOKEN is not set (put it in the environment or in .env)")
+        raise ValueError(f"{name} is not set (put it in the environment or in .env)")
     left, sep, key = token.partition(":")
     if any(word in key.lower() for word in PLACEHOLDER_WORDS):
-        raise ValueError("BOT_TOKEN is still a placeholder: put the token @BotFather gave you in BOT_TOKEN in .env")
+        raise ValueError(f"{name} is still a placeholder: put the token {source} gave you in {name} in .env")
     if not sep or not left.isdigit() or not TOKEN_KEY.match(key):
-        raise ValueError("BOT_TOKEN is malformed: expected digits, a colon and a key, like 123456:ABC-def")
+        raise ValueError(f"{name} is malformed: expected digits, a colon and a key, like 123456:ABC-def")
     return token
 
 
@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     webhook_secret: SecretStr | None = None
     telegram_proxy: str | None = None
+    # the Zalo channel (Zalo Bot Platform), on when its token is set
+    zalo_bot_token: SecretStr | None = None
+    zalo_api_base: str | None = None
 
     @field_validator("admin_ids", "fields_of_work", mode="before")
     @classmethod
@@ -199,7 +202,7 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{data_dir(self.sangkien_data_dir) / DATABASE_FILE}"
         return self
 
-    @field_validator("telegram_proxy", "public_base_url", mode="before")
+    @field_validator("telegram_proxy", "public_base_url", "zalo_api_base", "telegram_api_base", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return (value.strip() or None) if isinstance(value, str) else value
@@ -224,3 +227,24 @@ class Settings(BaseSettings):
     def token(self) -> str:
         """The bot token, checked; raises ValueError with a one-line reason."""
         return check_token(None if self.bot_token is None else self.bot_token.get_secret_value())
+
+    @property
+    def telegram_on(self) -> bool:
+        return self.bot_token is not None and bool(self.bot_token.get_secret_value().strip())
+
+    @property
+    def zalo_on(self) -> bool:
+        return self.zalo_bot_token is not None and bool(self.zalo_bot_token.get_secret_value().strip())
+
+    def zalo_token(self) -> str:
+        value = None if self.zalo_bot_token is None else self.zalo_bot_token.get_secret_value()
+        return check_token(value, "ZALO_BOT_TOKEN", "the Zalo Bot Creator")
+
+    def check_channels(self) -> None:
+        """At least one channel, each token well formed; raises ValueError with a one-line reason."""
+        if not self.telegram_on and not self.zalo_on:
+            raise ValueError("BOT_TOKEN is not set (put it in the environment or in .env; ZALO_BOT_TOKEN for Zalo)")
+        if self.telegram_on:
+            self.token()
+        if self.zalo_on:
+            self.zalo_token()

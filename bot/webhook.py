@@ -26,7 +26,11 @@ from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetw
 from aiogram.types import TelegramObject, Update
 from aiohttp import web
 
+from bot.files import FileLinks
 from bot.metrics import CONTENT_TYPE, Metrics
+from channels.zalo.api import SECRET_HEADER as ZALO_SECRET_HEADER
+from channels.zalo.api import ZaloApi, ZaloError
+from channels.zalo.updates import Inbound
 from handlers.errors import harmless
 from storage.db import Database
 from storage.handled import AlreadyHandled
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 TELEGRAM_PATH = "/webhook/telegram"
+ZALO_PATH = "/webhook/zalo"
 HANDLED, DUPLICATE, ERROR, FORBIDDEN, INVALID = "handled", "duplicate", "error", "forbidden", "invalid"
 GIVE_UP_AFTER = 5  # failed attempts of one update, after which it is answered 200 so the platform stops retrying
 MAX_BODY = 1024 * 1024  # an update is a few kilobytes
@@ -92,30 +97,38 @@ class DeliveryProbe(BaseMiddleware):
             raise
 
 
-class TelegramWebhook:
-    """Telegram's channel: checks the secret token, feeds the update to the dispatcher and answers after it."""
+Feed = Callable[[WebhookDelivery], Awaitable[Any]]
 
-    name = "telegram"
-    path = TELEGRAM_PATH
 
-    def __init__(
-        self, dp: Dispatcher, bot: Bot, secret: str, metrics: Metrics, *, give_up_after: int = GIVE_UP_AFTER
-    ) -> None:
-        self.dp, self.bot, self.metrics, self.give_up_after = dp, bot, metrics, give_up_after
+class WebhookChannel:
+    """A platform's webhook: checks the secret token, feeds the delivery to the dispatcher and answers after it.
+    A subclass reads its platform's body into the delivery's key and the call that handles it."""
+
+    name = ""
+    path = ""
+    secret_header = ""
+
+    def __init__(self, dp: Dispatcher, secret: str, metrics: Metrics, *, give_up_after: int = GIVE_UP_AFTER) -> None:
+        self.dp, self.metrics, self.give_up_after = dp, metrics, give_up_after
         self._secret = secret.encode()
-        self._failures: OrderedDict[int, int] = OrderedDict()
-        dp.update.outer_middleware(DeliveryProbe())  # registered last, so it is the innermost
+        self._failures: OrderedDict[str, int] = OrderedDict()
+        if not any(isinstance(m, DeliveryProbe) for m in dp.update.outer_middleware):
+            dp.update.outer_middleware(DeliveryProbe())  # registered last, so it is the innermost
 
     def _authorized(self, request: web.Request) -> bool:
-        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        given = request.headers.get(self.secret_header, "").encode("utf-8", "surrogateescape")
         return hmac.compare_digest(given, self._secret)
 
-    def _failed(self, update_id: int) -> int:
-        count = self._failures.pop(update_id, 0) + 1
-        self._failures[update_id] = count
+    def _failed(self, key: str) -> int:
+        count = self._failures.pop(key, 0) + 1
+        self._failures[key] = count
         while len(self._failures) > 1000:
             self._failures.popitem(last=False)
         return count
+
+    async def read(self, request: web.Request) -> tuple[str, Feed]:
+        """The delivery's key and how to handle it; raises ValueError when the body is not an update."""
+        raise NotImplementedError
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -123,32 +136,50 @@ class TelegramWebhook:
             log.warning("refused a delivery to %s from %s: wrong or missing secret token", self.path, request.remote)
             return web.Response(status=403, text="Forbidden")
         try:
-            raw = await request.json(loads=self.bot.session.json_loads)
-            update = Update.model_validate(raw, context={"bot": self.bot})
+            key, feed = await self.read(request)
         except ValueError as exc:  # not JSON, not UTF-8, or not an update (pydantic's ValidationError)
             self.metrics.updates.inc(self.name, INVALID)
-            log.warning("refused a delivery to %s: not a Telegram update (%s)", self.path, type(exc).__name__)
-            return web.Response(status=400, text="Bad Request: not a Telegram update")
+            log.warning("refused a delivery to %s: not an update (%s)", self.path, type(exc).__name__)
+            return web.Response(status=400, text=f"Bad Request: not a {self.name} update")
         delivery = WebhookDelivery()
         started = time.perf_counter()
         try:
-            response = await self.dp.feed_update(self.bot, update, webhook_delivery=delivery)
-            outcome = delivery.result(response)
+            outcome = delivery.result(await feed(delivery))
         except Exception:
-            log.exception("update %s could not be handled", update.update_id)
+            log.exception("%s update %s could not be handled", self.name, key)
             outcome = ERROR
         self.metrics.latency.observe(time.perf_counter() - started, self.name)
         self.metrics.updates.inc(self.name, outcome)
         if outcome != ERROR:
-            self._failures.pop(update.update_id, None)
+            self._failures.pop(key, None)
             return web.Response(status=200)
-        attempts = self._failed(update.update_id)
+        attempts = self._failed(key)
         if attempts < self.give_up_after:
-            log.warning("update %s failed (attempt %d); answered 500 so Telegram delivers it again",
-                        update.update_id, attempts)  # fmt: skip
+            log.warning("%s update %s failed (attempt %d); answered 500 so it is delivered again",
+                        self.name, key, attempts)  # fmt: skip
             return web.Response(status=500, text="handling failed; deliver it again")
-        log.error("update %s failed %d times; answered 200 so Telegram stops delivering it", update.update_id, attempts)
+        log.error("%s update %s failed %d times; answered 200 so it is not delivered again", self.name, key, attempts)
         return web.Response(status=200)
+
+
+class TelegramWebhook(WebhookChannel):
+    name = "telegram"
+    path = TELEGRAM_PATH
+    secret_header = SECRET_HEADER
+
+    def __init__(self, dp: Dispatcher, bot: Bot, secret: str, metrics: Metrics, *,
+                 give_up_after: int = GIVE_UP_AFTER) -> None:  # fmt: skip
+        super().__init__(dp, secret, metrics, give_up_after=give_up_after)
+        self.bot = bot
+
+    async def read(self, request: web.Request) -> tuple[str, Feed]:
+        raw = await request.json(loads=self.bot.session.json_loads)
+        update = Update.model_validate(raw, context={"bot": self.bot})
+
+        async def feed(delivery: WebhookDelivery) -> Any:
+            return await self.dp.feed_update(self.bot, update, webhook_delivery=delivery)
+
+        return str(update.update_id), feed
 
     async def register(self, base_url: str, secret: str) -> str:
         """setWebhook at ``base_url`` + this channel's path; raises WebhookRefused with a one-line reason."""
@@ -169,6 +200,39 @@ class TelegramWebhook:
             raise WebhookRefused(
                 f"setWebhook failed for {url}: the Bot API answered with something that is not JSON (a proxy's "
                 "error page?); check TELEGRAM_API_BASE and TELEGRAM_PROXY"
+            ) from None
+        return url
+
+
+class ZaloWebhook(WebhookChannel):
+    """Zalo's channel: the same answers as Telegram's; its body is one update (or ``{"ok", "result": update}``)."""
+
+    name = "zalo"
+    path = ZALO_PATH
+    secret_header = ZALO_SECRET_HEADER
+
+    def __init__(self, dp: Dispatcher, inbound: Inbound, api: ZaloApi, secret: str, metrics: Metrics, *,
+                 give_up_after: int = GIVE_UP_AFTER) -> None:  # fmt: skip
+        super().__init__(dp, secret, metrics, give_up_after=give_up_after)
+        self.inbound, self.api = inbound, api
+
+    async def read(self, request: web.Request) -> tuple[str, Feed]:
+        raw = await request.json()
+        key = self.inbound.key(raw)  # NotAnUpdate is a ValueError
+
+        async def feed(delivery: WebhookDelivery) -> Any:
+            return await self.inbound.feed(raw, webhook_delivery=delivery)
+
+        return key, feed
+
+    async def register(self, base_url: str, secret: str) -> str:
+        url = base_url + self.path
+        try:
+            await self.api.call("setWebhook", {"url": url, "secret_token": secret})
+        except ZaloError as exc:
+            raise WebhookRefused(
+                f"Zalo's setWebhook failed for {url}: {exc.code} {exc.description}; check PUBLIC_BASE_URL (HTTPS) and "
+                "WEBHOOK_SECRET (8 to 256 characters)"
             ) from None
         return url
 
@@ -206,9 +270,17 @@ class WebhookServer:
     deliveries in flight finish (up to ``grace`` seconds) and closes."""
 
     def __init__(
-        self, channels: Sequence[Channel], health: Health, metrics: Metrics, *, host: str, port: int, grace: float
+        self,
+        channels: Sequence[Channel],
+        health: Health,
+        metrics: Metrics,
+        *,
+        host: str,
+        port: int,
+        grace: float,
+        files: FileLinks | None = None,
     ) -> None:
-        self.channels, self.health, self.metrics = channels, health, metrics
+        self.channels, self.health, self.metrics, self.files = channels, health, metrics, files
         self.host, self.port, self.grace = host, port, grace
         self.in_flight = 0
         self._runner: web.AppRunner | None = None
@@ -229,6 +301,8 @@ class WebhookServer:
             app.router.add_post(channel.path, self._counted(channel.handle))
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_page)
+        if self.files is not None:
+            self.files.add_routes(app)
         return app
 
     async def healthz(self, request: web.Request) -> web.Response:
@@ -250,8 +324,9 @@ class WebhookServer:
                 f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}); change WEBHOOK_HOST or WEBHOOK_PORT"
             ) from None
         self._runner = runner
-        paths = ", ".join(f"{channel.name} at {channel.path}" for channel in self.channels)
-        log.info("listening on http://%s:%s: %s; /healthz and /metrics", self.host, self.port, paths)
+        paths = "".join(f"{channel.name} at {channel.path}; " for channel in self.channels)
+        files = "; files at /files/" if self.files is not None else ""
+        log.info("listening on http://%s:%s: %s/healthz and /metrics%s", self.host, self.port, paths, files)
 
     async def stop(self) -> None:
         """Stop accepting, finish the deliveries in flight (up to ``grace`` seconds), close."""

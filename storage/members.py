@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from storage.cache import MISSING
 from storage.db import Database
 from storage.events import event_stmt
-from storage.models import Member, utcnow
+from storage.models import Member, MemberAddress, utcnow
 from storage.writer import Stmt
 
 EDITABLE = ("full_name", "language", "unit_id", "phone", "username", "weekly_digest")
 
 
 async def get_member(db: Database, tg_user_id: int) -> Member | None:
+    """The member at this address: their first (``tg_user_id``) or one they linked from /profile."""
     cached = db.cache.get(("member", tg_user_id))
     if cached is not MISSING:
         return cached
     async with db.read_engine.connect() as conn:
         row = (await conn.execute(select(Member).where(Member.tg_user_id == tg_user_id))).first()
+        if row is None:
+            linked = select(MemberAddress.member_id).where(MemberAddress.address == tg_user_id)
+            row = (await conn.execute(select(Member).where(col(Member.id).in_(linked)))).first()
+            if row is not None:  # not cached: the cache is refreshed under the first address only
+                return Member.model_validate(row._mapping)
     member = Member.model_validate(row._mapping) if row is not None else None
     db.cache.put(("member", tg_user_id), member)
     return member

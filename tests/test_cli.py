@@ -46,7 +46,9 @@ def test_units_import_reports_bad_rows_with_their_number(env: Path, capsys: pyte
 def test_missing_token_is_one_clear_line(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "sangkien: BOT_TOKEN is not set (put it in the environment or in .env)"
+    assert err.strip() == (
+        "sangkien: BOT_TOKEN is not set (put it in the environment or in .env; ZALO_BOT_TOKEN for Zalo)"
+    )
 
 
 def test_bad_setting_is_one_clear_line(
@@ -186,7 +188,10 @@ def test_demo_load_refuses_a_database_that_has_units(env: Path, capsys: pytest.C
 def test_the_env_example_token_is_refused(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (env / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
     assert main(["run"]) == 2
-    assert capsys.readouterr().err == "sangkien: BOT_TOKEN is not set (put it in the environment or in .env)\n"
+    assert (
+        capsys.readouterr().err
+        == "sangkien: BOT_TOKEN is not set (put it in the environment or in .env; ZALO_BOT_TOKEN for Zalo)\n"
+    )
 
 
 @pytest.mark.parametrize(

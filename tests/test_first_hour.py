@@ -58,7 +58,7 @@ def test_the_first_hour(tmp_path: Path) -> None:
     run = sangkien(tmp_path, "run")
     assert (run.returncode, run.stderr) == (
         2,
-        "sangkien: BOT_TOKEN is not set (put it in the environment or in .env)\n",
+        "sangkien: BOT_TOKEN is not set (put it in the environment or in .env; ZALO_BOT_TOKEN for Zalo)\n",
     )
 
     (tmp_path / "units.xlsx").write_bytes(cp1258(units_text(";")))  # saved as CSV, named .xlsx
