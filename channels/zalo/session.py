@@ -125,12 +125,14 @@ class ZaloSession(BaseSession):
     async def _request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None) -> Any:
         if isinstance(method, m.GetMe):
             return await self._get_me(bot)
-        if isinstance(method, m.SendMessage | m.EditMessageText):
-            return await self._send(bot, method.chat_id, method.text or "", method.reply_markup)
+        if isinstance(method, m.SendMessage):
+            return await self._send(bot, method.chat_id, method.text, method.reply_markup)
+        if isinstance(method, m.EditMessageText):  # sent anew, but it stands for the message edited: same id
+            return await self._send(bot, method.chat_id, method.text or "", method.reply_markup, same=method.message_id)
         if isinstance(method, m.EditMessageReplyMarkup):
             if not choices_of(method.reply_markup):
                 return True
-            return await self._send(bot, method.chat_id, "", method.reply_markup)
+            return await self._send(bot, method.chat_id, "", method.reply_markup, same=method.message_id)
         if isinstance(method, m.AnswerCallbackQuery):
             chat = self._callbacks.pop(method.callback_query_id, None)
             if method.text and chat is not None:
@@ -165,13 +167,15 @@ class ZaloSession(BaseSession):
             raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
         return external
 
-    def _message(self, bot: Bot, chat_id: int, text: str, **extra: Any) -> Message:
+    def _message(self, bot: Bot, chat_id: int, text: str, same: int | None = None, **extra: Any) -> Message:
         chat = {"id": chat_id, "type": "group" if chat_id < 0 else "private"}
-        data = {"message_id": next(self._ids), "date": int(time.time()), "chat": chat, "text": text, **extra}
+        message_id = same if same is not None else next(self._ids)
+        data = {"message_id": message_id, "date": int(time.time()), "chat": chat, "text": text, **extra}
         data["from"] = {"id": bot.id, "is_bot": True, "first_name": "Zalo bot"}
         return Message.model_validate(data, context={"bot": bot})
 
-    async def _send(self, bot: Bot, chat_id: Any, text: str, markup: Any, *, html: bool = True) -> Message:
+    async def _send(self, bot: Bot, chat_id: Any, text: str, markup: Any, *, html: bool = True,
+                    same: int | None = None) -> Message:  # fmt: skip
         method = m.SendMessage(chat_id=chat_id, text=text)
         external = await self._external(method, chat_id)
         choices, ref = choices_of(markup), 0
@@ -181,8 +185,12 @@ class ZaloSession(BaseSession):
             plain = render(text, markup, hint() if choices else None) if html else text
         for part in split_text(plain, TEXT_LIMIT) or ["…"]:
             await self.zalo.call("sendMessage", {"chat_id": external, "text": part})
-        sent = self._message(bot, chat_id, plain)
+        sent = self._message(bot, chat_id, plain, same)
         if self.menus is not None:
+            if ref:  # a card keeps the commands it showed before: a late one is answered by the handler
+                earlier = await self.menus.load(chat_id, ref)
+                shown = {choice.label for choice in choices}
+                choices += [c for c in (earlier.choices if earlier else ()) if c.label not in shown]
             if choices:
                 await self.menus.save(chat_id, Menu(tuple(choices), sent.message_id), ref)
             elif isinstance(markup, ReplyKeyboardRemove):

@@ -12,6 +12,8 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
+from bot.settings import Settings
+from channels.addresses import is_zalo
 from forms.formats import format_count, format_date
 from handlers.officer.progress import may_see, officer_unit
 from handlers.ui.callbacks import InviteCb
@@ -39,7 +41,7 @@ async def link(bot: Bot, invite: Invite) -> str:
 
 
 async def invite(message: Message, command: CommandObject, bot: Bot, db: Database, member: Member | None,
-                 admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
+                 admins: frozenset[int], tz: ZoneInfo, settings: Settings) -> None:  # fmt: skip
     words = (command.args or "").split()
     usage = _(
         "Send /invite followed by a unit code and, if it should expire, a number of days, e.g. /invite LS-NUOC 30."
@@ -63,11 +65,18 @@ async def invite(message: Message, command: CommandObject, bot: Bot, db: Databas
     unit = await get_unit(db, unit_id)
     assert unit is not None
     created = await create_invite(db, unit_id=unit_id, by_id=member.id if member else None, days=days)
-    url = await link(bot, created)
     until = (_("valid until {date}").format(date=format_date(created.expires_at.astimezone(tz).date(),
              get_i18n().current_locale)) if created.expires_at else _("no expiry"))  # fmt: skip
+    on_zalo = _("On Zalo, members send this to the bot: /start {token}").format(token=created.token)
+    if is_zalo(message.chat.id):  # a Zalo bot has no link that opens it with a code: the code is typed
+        await message.answer(_("Invite code for {unit} ({until}).").format(unit=escape(unit.name), until=until)
+                             + "\n" + on_zalo + "\n" + _("/invites lists the codes and revokes them."))  # fmt: skip
+        return
+    url = await link(bot, created)
     caption = _("Invite link for {unit} ({until}):\n{url}\nPrint the QR code for the notice board. /invites lists the "
                 "links and revokes them.").format(unit=escape(unit.name), until=until, url=url)  # fmt: skip
+    if settings.zalo_on:
+        caption += "\n" + on_zalo
     await message.answer_photo(BufferedInputFile(qr_png(url), filename=f"invite-{unit.code}.png"), caption=caption)
 
 

@@ -55,7 +55,9 @@ async def show_profile(message: Message, db: Database, member: Member) -> None:
         _("Unit: {unit}").format(unit=escape(unit.name if unit else "—")),
         _("Phone: {phone}").format(phone=escape(phone_text(member.phone))),
         _("Language: {language}").format(language="Tiếng Việt" if member.language == "vi" else "English"),
-        _("Telegram id: <code>{id}</code> (for ADMIN_IDS)").format(id=member.tg_user_id),
+        _("Your id: <code>{id}</code> (for ADMIN_IDS)").format(id=member.tg_user_id),
+        "",
+        _("Also on Telegram or Zalo? Send /link to use the bot there as the same member."),
     ]
     await message.answer("\n".join(lines), reply_markup=keyboards.profile())
 
@@ -64,7 +66,7 @@ async def profile(message: Message, state: FSMContext, db: Database, member: Mem
     if member is None:  # whoever sets the bot up needs their id before registering
         user_id = message.from_user.id if message.from_user else 0
         await message.answer(_("You are not registered yet. Send /start first.") + "\n"
-                             + _("Telegram id: <code>{id}</code> (for ADMIN_IDS)").format(id=user_id))  # fmt: skip
+                             + _("Your id: <code>{id}</code> (for ADMIN_IDS)").format(id=user_id))  # fmt: skip
         return
     await state.set_state(None)
     await show_profile(message, db, member)
