@@ -32,7 +32,7 @@ lint: $(STAMP)
 # Re-extract the messages and merge them into the vi and en catalogs (the bot reads the .po files directly).
 catalogs: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k __ --no-location --sort-output \
-		--project=sangkien-bot -o locales/messages.pot bot handlers forms storage
+		--project=sangkien-bot -o locales/messages.pot bot channels handlers forms storage
 	$(VENV)/bin/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
 
 bench: $(STAMP)

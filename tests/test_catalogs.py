@@ -24,7 +24,7 @@ def test_catalogs_match_the_code() -> None:
     keywords = {**DEFAULT_KEYWORDS, "N_": None, "__": None}
     in_code = {
         message if isinstance(message, str) else message[0]
-        for folder in ("bot", "handlers", "forms", "storage")
+        for folder in ("bot", "channels", "handlers", "forms", "storage")
         for _, _, message, _, _ in extract_from_dir(ROOT / folder, method_map=[("**.py", "python")], keywords=keywords)
     }
     in_catalog = {
