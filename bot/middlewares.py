@@ -15,7 +15,7 @@ from aiogram.types import TelegramObject, Update, User
 
 from storage.db import Database
 from storage.handled import AlreadyHandled, Handling, current
-from storage.members import get_member, update_member
+from storage.members import get_member, set_reachable, update_member
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class MemberMiddleware(BaseMiddleware):
         member = await get_member(self.db, user.id) if user is not None and not user.is_bot else None
         if member is not None and user is not None and user.username != member.username:
             member = await update_member(self.db, member, username=user.username)  # so /team add @name finds them
+        if member is not None and not member.reachable:  # they write again: they unblocked the bot
+            member = await set_reachable(self.db, member, True)
         data["member"] = member
         return await handler(event, data)
 

@@ -55,7 +55,7 @@ async def _deliver(ctx: Delivery, kind: str, payload: dict[str, Any]) -> None:
     elif kind == "card.refresh":
         await refresh_cards(ctx, review)
     elif kind == "author.notice":
-        await notify_author(ctx.bot, ctx.i18n, review, str(payload["status"]), payload.get("reason"))
+        await notify_author(ctx.bot, ctx.i18n, review, str(payload["status"]), payload.get("reason"), ctx.db)
     else:
         raise ValueError(f"unknown outbox item kind {kind!r}")
 
@@ -74,7 +74,7 @@ async def post_card(ctx: Delivery, review: Review, round_: int, *, notify: bool)
     if notify:
         with ctx.i18n.use_locale(review.author.language):
             text = submitted_text(number, posted)
-        await send_private(ctx.bot, review.author, text)
+        await send_private(ctx.bot, review.author, text, db=ctx.db)
 
 
 async def _send_card(ctx: Delivery, review: Review, group: ReviewGroup) -> bool:

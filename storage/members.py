@@ -122,3 +122,13 @@ async def update_member(db: Database, member: Member, **changes: Any) -> Member:
 async def digest_readers(db: Database) -> list[Member]:
     async with db.session() as session:
         return list((await session.exec(select(Member).where(Member.weekly_digest == True))).all())  # noqa: E712
+
+
+async def set_reachable(db: Database, member: Member, reachable: bool) -> Member:
+    """Whether the bot can write to the member (False after they blocked it; True again once they write)."""
+    await db.write_unmarked(
+        Stmt("UPDATE member SET reachable = :reachable WHERE id = :id", {"reachable": reachable, "id": member.id})
+    )
+    updated = Member(**{**member.model_dump(), "reachable": reachable})
+    db.cache.put(("member", member.tg_user_id), updated)
+    return updated

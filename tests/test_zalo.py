@@ -14,7 +14,7 @@ from sqlmodel import select
 from channels.addresses import is_zalo, zalo_address
 from storage.db import Database
 from storage.members import get_member
-from storage.models import Attachment, Event, Inbox, Initiative
+from storage.models import Attachment, Event, Inbox, Initiative, Member
 from storage.review import load
 from tests.conftest import App
 from tests.fake_telegram import FakeTelegram
@@ -290,3 +290,63 @@ def test_zalo_and_telegram_ids_never_meet() -> None:
         assert abs(user) > telegram_user and abs(group) > abs(telegram_group) and user < 2**63
     assert not is_zalo(telegram_user) and not is_zalo(telegram_group)
     assert zalo_address("a") != zalo_address("b") and zalo_address("a") == zalo_address("a")
+
+
+async def test_a_chart_on_zalo_is_a_photo_at_a_served_link(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> None:
+    from aiohttp import web
+
+    from bot.files import FileLinks
+
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    base = f"http://127.0.0.1:{port}"
+    settings = settings_for(f"sqlite+aiosqlite:///{db_path}", fake, zalo, public_base_url=base)
+    app = await start_two(fake, zalo, settings, files_base=base)
+    await runner.cleanup()  # serve the links from the bot's own routes, as `sangkien run` does
+    server = web.Application()
+    FileLinks(app.db, base).add_routes(server)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        officer = ZaloUser(zalo, name="Lê Thị Hoa")
+        await zalo_register(officer, unit_query="tỉnh lạng sơn")
+        await give(App(fake, app.db, app.telegram, app.dp), _as_tg(officer), "officer", "LS")
+        replies = await officer.send("/chart")
+        photo = next(s for s in replies if s.kind == "photo")
+        assert photo.photo_url is not None and photo.photo_url.startswith(base + "/files/")
+        assert photo.photo_bytes is not None and photo.photo_bytes.startswith(b"\x89PNG")
+        assert photo.photo_content_type == "image/png"
+    finally:
+        await stop_two(app)
+        await runner.cleanup()
+
+
+async def test_a_member_who_blocked_the_bot_is_unreachable_until_they_write_again(
+    two: TwoChannels, zalo: FakeZalo
+) -> None:
+    _group, (first, _second) = await zalo_team(two, zalo)
+    worker = ZaloUser(zalo, name="Trần Thị Bình")
+    await zalo_register(worker)
+    await zalo_fill_to_preview(worker)
+    number = zalo_number((await worker.send("gửi duyệt"))[-1].body)
+    zalo.block(worker.id)
+    await first.send(f"xác nhận {number}", expect=1)
+    address = zalo_address(worker.id)
+
+    async def reachable() -> bool:
+        async with two.db.session() as session:
+            member = (await session.exec(select(Member).where(Member.tg_user_id == address))).one()
+        return member.reachable
+
+    for _ in range(100):  # the notice is delivered by the outbox just after the decision
+        if not await reachable():
+            break
+        await asyncio.sleep(0.05)
+    assert not await reachable()
+    zalo.unblock(worker.id)
+    replies = await worker.send("/my")
+    assert number in replies[-1].body and await reachable()

@@ -53,7 +53,7 @@ async def send_weekly(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: dat
                 continue
             with i18n.use_locale(reader.language):
                 text = "📊 " + escape(_("Weekly digest")) + "\n" + render(report, 0, reader.language)
-            digests += await send_private(bot, reader, text)
+            digests += await send_private(bot, reader, text, db=db)
         for group in await reachable_groups(db):
             report = await progress_for(db, group.unit_id, today)
             line = report.unit if report else None

@@ -22,6 +22,7 @@ from forms.render import money_text, value_text
 from handlers.ui.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
 from handlers.ui.keyboards import button, markup
 from storage.db import Database
+from storage.members import set_reachable
 from storage.models import Member, ReviewGroup
 from storage.review import Decision, Review
 from storage.roles import officers_above
@@ -100,7 +101,7 @@ async def tell_officers(bot: Bot, db: Database, i18n: I18n, number: str, unit_id
                 if group is None
                 else _("{number} waits for review, but the support group cannot be reached (was the bot removed?).")
             ).format(number=number)
-        await send_private(bot, officer, text)
+        await send_private(bot, officer, text, db=db)
 
 
 def notice_text(status: str, number: str, title: str, reason: str | None) -> tuple[str, bool]:
@@ -116,19 +117,30 @@ def notice_text(status: str, number: str, title: str, reason: str | None) -> tup
     )
 
 
-async def notify_author(bot: Bot, i18n: I18n, review: Review, status: str, reason: str | None) -> None:
+async def notify_author(bot: Bot, i18n: I18n, review: Review, status: str, reason: str | None,
+                        db: Database | None = None) -> None:  # fmt: skip
     item, author = review.initiative, review.author
     with i18n.use_locale(author.language):
         text, editable = notice_text(status, item.number or "", item.title or "", reason)
         action = DraftCb(action=DraftAction.RESUME, draft=item.id or 0)
         keyboard = markup([[button(_("✏️ Edit and resubmit"), action)]]) if editable else None
-    await send_private(bot, author, text, keyboard)
+    await send_private(bot, author, text, keyboard, db=db)
 
 
-async def send_private(bot: Bot, member: Member, text: str, keyboard: InlineKeyboardMarkup | None = None) -> bool:
+async def send_private(bot: Bot, member: Member, text: str, keyboard: InlineKeyboardMarkup | None = None, *,
+                       db: Database | None = None) -> bool:  # fmt: skip
+    """A private message; a member who blocked the bot is marked unreachable (until they write again) and skipped."""
+    if not member.reachable:
+        log.info("member %s is unreachable (blocked the bot); nothing sent", member.id)
+        return False
     try:
         await bot.send_message(member.tg_user_id, text, reply_markup=keyboard)
-    except (TelegramForbiddenError, TelegramBadRequest) as exc:
-        log.info("member %s cannot be messaged privately (blocked the bot?): %s", member.id, exc)
+    except TelegramForbiddenError as exc:
+        log.info("member %s blocked the bot (%s): marked unreachable", member.id, exc)
+        if db is not None:
+            await set_reachable(db, member, False)
+        return False
+    except TelegramBadRequest as exc:
+        log.info("member %s cannot be messaged privately: %s", member.id, exc)
         return False
     return True
