@@ -180,6 +180,14 @@ def _parser() -> argparse.ArgumentParser:
         "/webhook/telegram, /healthz and /metrics, and register PUBLIC_BASE_URL/webhook/telegram with setWebhook "
         "(needs PUBLIC_BASE_URL and WEBHOOK_SECRET; a refused setWebhook exits with status 2)",
     )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --webhook: N worker processes on the same port (needs PostgreSQL and REDIS_URL); a worker that "
+        "dies is started again",
+    )
     db = sub.add_parser("db", help="database maintenance", description=DB_HELP, epilog=DB_EXAMPLE, formatter_class=RAW)
     db_sub = db.add_subparsers(dest="action", required=True, metavar="ACTION")
     db_sub.add_parser(
@@ -396,11 +404,30 @@ def _run(settings: Settings, webhook: bool = False) -> None:
         raise Refused(f"the Zalo Bot API refused {exc}") from None
 
 
+def _run_workers(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.workers import needs, supervise
+
+    if not args.webhook:
+        raise Refused("--workers needs --webhook: long polling is one process per bot")
+    if args.workers > 64:
+        raise Refused("--workers: at most 64")
+    settings.check_channels()
+    settings.webhook()
+    if problem := needs(settings.database_url, settings.redis_url):
+        raise Refused(problem)
+    status = supervise(args.workers, ["run", "--webhook"])
+    if status:
+        raise SystemExit(status)
+
+
 def _command(settings: Settings, args: argparse.Namespace) -> str | None:
     """Run the command; returns what to print, or None when it printed for itself."""
     import asyncio
 
     match args.command, getattr(args, "action", None):
+        case "run", _ if args.workers > 1:
+            _run_workers(settings, args)
+            return None
         case "run", _:
             _run(settings, args.webhook)
             return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,6 +29,7 @@ from aiohttp import web
 
 from bot.files import FileLinks
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.workers import WORKER_ENV
 from channels.zalo.api import SECRET_HEADER as ZALO_SECRET_HEADER
 from channels.zalo.api import ZaloApi, ZaloError
 from channels.zalo.updates import Inbound
@@ -315,7 +317,8 @@ class WebhookServer:
     async def start(self) -> None:
         runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=self.grace)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
+        shared = bool(os.environ.get(WORKER_ENV))  # one of --workers N: the port is shared (SO_REUSEPORT)
+        site = web.TCPSite(runner, self.host, self.port, reuse_port=shared or None)
         try:
             await site.start()
         except OSError as exc:

@@ -22,6 +22,9 @@ def alembic_config(url: str = "") -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 7_271_843_512  # a PostgreSQL advisory lock key of our own
+
+
 class MigrationError(Exception):
     pass
 
@@ -43,6 +46,8 @@ async def migrate(engine: AsyncEngine, step: Callable[[Config, str], None], revi
     """
 
     def run(connection: Any) -> None:
+        if connection.dialect.name == "postgresql":  # several workers start at once: one migrates, the rest wait
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         step(cfg, revision)
