@@ -17,8 +17,10 @@ from forms.engine import Form
 from handlers.team.cards import card_keyboard, card_text, notify_author, send_private, submitted_text, tell_officers
 from storage.db import Database
 from storage.groups import group_of_chat, mark_unreachable, route
+from storage.members import get_member, set_reachable
 from storage.models import ReviewGroup
 from storage.review import OPEN, Review, card_stmt, cards, load
+from storage.roles import nearest_team
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ async def post_card(ctx: Delivery, review: Review, round_: int, *, notify: bool)
         group = await route(ctx.db, item.unit_id)
         if group is not None and group.reachable:
             posted = await _send_card(ctx, review, group)
+        if not posted:  # no group that can be reached: the nearest team gets the card privately
+            posted = await _send_private_cards(ctx, review)
         if not posted:  # nobody to review it here: the officers hear of it
             await tell_officers(ctx.bot, ctx.db, ctx.i18n, number, item.unit_id, group)
     if notify:
@@ -93,12 +97,43 @@ async def _send_card(ctx: Delivery, review: Review, group: ReviewGroup) -> bool:
     return True
 
 
+async def _send_private_cards(ctx: Delivery, review: Review) -> bool:
+    """The card, privately, to each member of the nearest support team (a team without a group, e.g. on a
+    platform that does not bring group messages to bots): they decide on it there the same way."""
+    item, sent_any = review.initiative, False
+    for member in await nearest_team(ctx.db, item.unit_id or 0):
+        with ctx.i18n.use_locale(member.language):
+            text = card_text(review, ctx.form, member.language, ctx.tz)
+            keyboard = card_keyboard(item.id or 0, item.review_round, True)
+        if not member.reachable:
+            continue
+        try:
+            sent = await ctx.bot.send_message(member.tg_user_id, text, reply_markup=keyboard)
+        except TelegramForbiddenError:
+            await set_reachable(ctx.db, member, False)
+            continue
+        except TelegramBadRequest as exc:
+            log.info("team member %s cannot get the card of %s privately: %s", member.id, item.number, exc)
+            continue
+        await ctx.db.write_unmarked(card_stmt(initiative_id=item.id or 0, chat_id=member.tg_user_id,
+                                              message_id=sent.message_id, round_=item.review_round))  # fmt: skip
+        sent_any = True
+    return sent_any
+
+
+async def _card_language(ctx: Delivery, chat_id: int) -> str:
+    if chat_id > 0:  # a card sent privately: its reader's language
+        member = await get_member(ctx.db, chat_id)
+        return member.language if member else ctx.i18n.default_locale
+    group = await group_of_chat(ctx.db, chat_id)
+    return group.language if group else ctx.i18n.default_locale
+
+
 async def refresh_cards(ctx: Delivery, review: Review) -> None:
     """Show the round's cards as they now stand: who took it, or the outcome without decision buttons."""
     item = review.initiative
     for card in await cards(ctx.db, item.id or 0, item.review_round):
-        group = await group_of_chat(ctx.db, card.chat_id)
-        language = group.language if group else ctx.i18n.default_locale
+        language = await _card_language(ctx, card.chat_id)
         with ctx.i18n.use_locale(language):
             text = card_text(review, ctx.form, language, ctx.tz)
             keyboard = card_keyboard(item.id or 0, card.round, item.status in OPEN)

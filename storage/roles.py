@@ -91,6 +91,16 @@ async def officer_units(db: Database, member_id: int | None) -> list[int]:
         return [row[0] for row in await conn.execute(sql, {"m": member_id})]
 
 
+async def nearest_team(db: Database, unit_id: int) -> list[Member]:
+    """The support-team members of the unit, or of the nearest unit above it that has any."""
+    sql = text(_ANCESTORS + "SELECT m.*, up.depth AS depth FROM member m JOIN role r ON r.member_id = m.id "
+               "JOIN up ON up.id = r.unit_id WHERE r.role = 'support' ORDER BY up.depth, m.id")  # fmt: skip
+    async with db.read_engine.connect() as conn:
+        rows = [dict(row) for row in (await conn.execute(sql, {"unit": unit_id})).mappings()]
+    nearest = [row for row in rows if row["depth"] == rows[0]["depth"]] if rows else []
+    return [Member.model_validate({k: v for k, v in row.items() if k != "depth"}) for row in nearest]
+
+
 async def officers_above(db: Database, unit_id: int) -> list[Member]:
     """Officers of the unit and of every unit above it, in one query."""
     sql = text(_ANCESTORS + "SELECT DISTINCT m.* FROM member m JOIN role r ON r.member_id = m.id "

@@ -237,6 +237,25 @@ async def test_no_group_up_the_tree_the_worker_waits_and_officers_are_told(app: 
     assert "đang chờ duyệt nhưng đơn vị chưa có nhóm của Tổ hỗ trợ sáng kiến" in crew.officer.last.text
 
 
+async def test_a_team_without_a_group_gets_the_cards_privately_and_decides_there(app: App) -> None:
+    crew = await team(app, bind=False, supports=1)
+    helper = crew.support[0]
+    await fill_to_preview(crew.worker)
+    replies = await crew.worker.click("Gửi duyệt")
+    assert "chưa có nhóm" not in replies[-1].text
+    await app.fake.wait_for(lambda: helper.last.text.startswith("SK-"))
+    card = helper.last
+    assert "Trả lại bổ sung" in " ".join(card.button_texts())
+    await helper.click("Trả lại bổ sung", message=card)
+    prompt = helper.last
+    assert prompt.markup == {"force_reply": True, "selective": True}
+    await helper.send("Cần ghi rõ số tiền tiết kiệm mỗi tháng.", reply_to=prompt, expect=0)
+    await app.fake.wait_for(lambda: "Cần ghi rõ số tiền" in crew.worker.last.text)
+    assert "được trả lại để bổ sung" in crew.worker.last.text
+    assert "Lý do: Cần ghi rõ" in app.fake.messages[helper.id][card.message_id].text  # the private card shows it
+    assert "chưa có nhóm" not in crew.officer.last.text
+
+
 async def test_a_group_that_removed_the_bot_is_marked_unreachable(app: App) -> None:
     crew = await team(app, supports=0)
     app.fake.kicked.add(GROUP["id"])

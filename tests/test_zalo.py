@@ -350,3 +350,23 @@ async def test_a_member_who_blocked_the_bot_is_unreachable_until_they_write_agai
     zalo.unblock(worker.id)
     replies = await worker.send("/my")
     assert number in replies[-1].body and await reachable()
+
+
+async def test_a_zalo_team_without_a_group_decides_privately_by_typed_commands(
+    two: TwoChannels, zalo: FakeZalo
+) -> None:
+    app = App(two.fake, two.db, two.telegram, two.dp)
+    helper = ZaloUser(zalo, name="Phạm Văn Một")
+    await zalo_register(helper)
+    await give(app, _as_tg(helper), "support", "LS-NUOC")
+    worker = ZaloUser(zalo, name="Trần Thị Bình")
+    await zalo_register(worker)
+    await zalo_fill_to_preview(worker)
+    number = zalo_number((await worker.send("gửi duyệt"))[-1].body)
+    await zalo.wait_for(lambda: helper.last.body.startswith(number))
+    assert f"Xác nhận {number}" in helper.last.body
+    await helper.send(f"từ chối {number}: Trùng với sáng kiến đã có của phân xưởng.")
+    await zalo.wait_for(lambda: "Trùng với sáng kiến" in worker.last.body)
+    assert "không được Tổ hỗ trợ sáng kiến xác nhận hợp lệ" in worker.last.body
+    review = await load(two.db, int(number[3:]))
+    assert review is not None and review.initiative.status == "rejected"

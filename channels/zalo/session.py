@@ -179,7 +179,7 @@ class ZaloSession(BaseSession):
         method = m.SendMessage(chat_id=chat_id, text=text)
         external = await self._external(method, chat_id)
         choices, ref = choices_of(markup), 0
-        if chat_id < 0 and (card := card_of(choices)) is not None:
+        if (card := card_of(choices)) is not None:  # in a group, or a team member's private copy
             ref, plain = card, card_commands(text, choices, f"SK-{card:06d}")
         else:
             plain = render(text, markup, hint() if choices else None) if html else text

@@ -136,31 +136,38 @@ class Inbound:
 
     async def _handle(self, incoming: Incoming, data: dict[str, Any]) -> Any:
         text = incoming.text if incoming.event.endswith("text.received") or incoming.text else None
-        if incoming.chat.type == "private":
-            menu = await self.menus.load(incoming.chat.id) if text and not text.startswith("/") else None
-            choice = match(text or "", menu.choices, ALIASES) if menu else None
-            if menu is not None and choice is not None and choice.callback_data:
-                return await self._feed(incoming, self._press(incoming, menu, choice.callback_data), data)
-            typed = choice.text if choice is not None and choice.text else None
-            return await self._feed(incoming, self._message(incoming, typed), data)
         if text is None or text.startswith("/"):
             return await self._feed(incoming, self._message(incoming), data)
+        handled, result = await self._card_command(incoming, text, data)
+        if handled:
+            return result
+        if incoming.chat.type == "private":
+            menu = await self.menus.load(incoming.chat.id)
+            choice = match(text, menu.choices, ALIASES) if menu else None
+            if menu is not None and choice is not None and choice.callback_data:
+                return await self._feed(incoming, self._press(incoming, menu, choice.callback_data), data)
+            prompt = await self._prompt(incoming) if choice is None else None
+            typed = choice.text if choice is not None and choice.text else None
+            return await self._feed(incoming, self._message(incoming, typed, reply_to=prompt), data)
         return await self._group_text(incoming, text, data)
 
-    async def _group_text(self, incoming: Incoming, text: str, data: dict[str, Any]) -> Any:
+    async def _card_command(self, incoming: Incoming, text: str, data: dict[str, Any]) -> tuple[bool, Any]:
+        """A command of a card shown in this chat ("xác nhận SK-000123") handled as that card's button: (True, the
+        dispatcher's response); (False, None) when the text is not one."""
         found = NUMBER.search(text)
         card = await self.menus.load(incoming.chat.id, int(found.group(1))) if found else None
-        if card is not None:
-            labels = {fold(choice.label): str(i) for i, choice in enumerate(card.choices)}
-            command = match_command(text, labels)
-            if command is not None:
-                index, _number, reason = command
-                pressed = card.choices[int(index)].callback_data or ""
-                result = await self._feed(incoming, self._press(incoming, card, pressed), data)
-                prompt = await self._prompt(incoming) if reason else None
-                if prompt is None:
-                    return result
-                return await self._feed(incoming, self._message(incoming, reason, reply_to=prompt), data, part=1)
+        command = match_command(text, {fold(c.label): str(i) for i, c in enumerate(card.choices)}) if card else None
+        if card is None or command is None:
+            return False, None
+        index, _number, reason = command
+        pressed = card.choices[int(index)].callback_data or ""
+        result = await self._feed(incoming, self._press(incoming, card, pressed), data)
+        prompt = await self._prompt(incoming) if reason else None
+        if prompt is None:
+            return True, result
+        return True, await self._feed(incoming, self._message(incoming, reason, reply_to=prompt), data, part=1)
+
+    async def _group_text(self, incoming: Incoming, text: str, data: dict[str, Any]) -> Any:
         if (prompt := await self._prompt(incoming)) is not None:
             return await self._feed(incoming, self._message(incoming, reply_to=prompt), data)
         menu = await self.menus.load(incoming.chat.id) if BARE_NUMBER.fullmatch(text) else None

@@ -10,7 +10,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import ForceReply, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.errors import FormError
@@ -74,7 +74,7 @@ async def command_instead_of_reason(message: Message, state: FSMContext, db: Dat
     data = await state.get_data()
     review = await load(db, int(data["iid"])) if data.get("iid") else None
     group = await group_of_chat(db, message.chat.id)
-    with i18n.use_locale(group.language if group else i18n.default_locale):
+    with i18n.use_locale(group.language if group else get_i18n().current_locale):
         text = _("I am still waiting for your reason for {number}: reply with it as text, or send /cancel first.")
         text = text.format(number=review.initiative.number if review else "")
     await ask_again(message, state, text)
@@ -89,8 +89,7 @@ async def edited_in_group(message: Message, db: Database, i18n: I18n) -> None:
 
 
 def create_router() -> Router:
-    router = Router(name=__name__)
-    router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+    router = Router(name=__name__)  # in a group, or privately where a team gets its cards privately
     router.edited_message.filter(F.chat.type.in_({"group", "supergroup"}))
     router.edited_message.register(edited_in_group)
     router.message.register(cancel_reason, Reviewing.reason, Command("cancel"))

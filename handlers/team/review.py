@@ -98,7 +98,7 @@ async def take_it(query: CallbackQuery, db: Database, actor: Member, review: Rev
 async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, decision: Decision, iid: int,
                      number: str, round_: int, i18n: I18n, db: Database, name: str) -> None:  # fmt: skip
     group = await group_of_chat(db, card.chat.id)
-    with i18n.use_locale(group.language if group else i18n.default_locale):
+    with i18n.use_locale(group.language if group else get_i18n().current_locale):  # privately: the presser's
         text = (
             _("{name}, reply with the reason for returning {number} (or /cancel).")
             if decision is Decision.CHANGES
