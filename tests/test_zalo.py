@@ -42,8 +42,8 @@ async def two(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> AsyncIterato
 
 async def zalo_register(user: ZaloUser, unit_query: str = "cấp nước") -> None:
     """/start, Vietnamese, the name typed, the unit found by a few words and picked by its number."""
-    await user.send("/start")
-    await user.send("1")
+    await user.send("/start", expect=2)  # the greeting with the languages, and the name question
+    await user.send("1")  # Tiếng Việt, already spoken: "✓ Tiếng Việt"
     await user.send(user.name)
     await user.send(unit_query)
     replies = await user.send("1")
@@ -370,3 +370,17 @@ async def test_a_zalo_team_without_a_group_decides_privately_by_typed_commands(
     assert "không được Tổ hỗ trợ sáng kiến xác nhận hợp lệ" in worker.last.body
     review = await load(two.db, int(number[3:]))
     assert review is not None and review.initiative.status == "rejected"
+
+
+async def test_an_officer_names_a_zalo_member_by_the_id_their_profile_shows(two: TwoChannels, zalo: FakeZalo) -> None:
+    app = App(two.fake, two.db, two.telegram, two.dp)
+    officer = ZaloUser(zalo, name="Lê Thị Hoa")
+    await zalo_register(officer, unit_query="tỉnh lạng sơn")
+    await give(app, _as_tg(officer), "officer", "LS")
+    helper = ZaloUser(zalo, name="Phạm Văn Một")
+    await zalo_register(helper)
+    profile = (await helper.send("/profile"))[-1].body
+    their_id = profile.split("Mã số của anh/chị: ")[1].split(" ")[0]
+    assert their_id == str(zalo_address(helper.id))
+    replies = await officer.send(f"/role add support {their_id} LS-NUOC")
+    assert "Phạm Văn Một" in replies[-1].body and "Tổ hỗ trợ" in replies[-1].body

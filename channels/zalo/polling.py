@@ -1,7 +1,8 @@
 """Long polling of Zalo, which acknowledges an update by handing it over: ``getUpdates`` returns one update and
 forgets it, with no offset to confirm later. So each update is written to the inbox (``storage.channels``) before
 it is handled and removed once handled; a run that was killed in between handles what its inbox kept when it
-starts again, and the handled-update record skips any of it that had committed."""
+starts again, and the handled-update record skips any of it that had committed. For the same reason a stop
+waits for the ``getUpdates`` under way (at most ``timeout`` seconds) and keeps what it brings."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ TIMED_OUT = 408  # getUpdates' answer when nothing came within its timeout
 
 
 class ZaloPoller:
-    def __init__(self, inbound: Inbound, api: ZaloApi, *, timeout: int = 30, handler_timeout: float = 90.0,
+    def __init__(self, inbound: Inbound, api: ZaloApi, *, timeout: int = 10, handler_timeout: float = 90.0,
                  **data: Any) -> None:  # fmt: skip
         self.inbound, self.api, self.db, self.data = inbound, api, inbound.db, data
         self.timeout, self.handler_timeout = timeout, handler_timeout
@@ -52,9 +53,12 @@ class ZaloPoller:
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait((request, stopped), return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
-        if not request.done():
-            request.cancel()  # an update it was fetching stays with Zalo, or was never handed over
-            return None
+        if not request.done():  # stopping: a call under way may still hand over an update, which Zalo then forgets
+            try:
+                await asyncio.wait_for(asyncio.shield(request), self.timeout + 5)
+            except (TimeoutError, ZaloError, ZaloNetworkError):
+                request.cancel()
+                return None
         try:
             result = request.result()
         except ZaloError as exc:

@@ -17,7 +17,8 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aiogram import Bot
@@ -37,6 +38,7 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.types import (
     ChatMemberOwner,
+    ForceReply,
     InputFile,
     Message,
     ReplyKeyboardRemove,
@@ -71,14 +73,15 @@ def card_of(choices: list[Choice]) -> int | None:
 
 
 def card_commands(text: str, choices: list[Choice], number: str) -> str:
-    """A review card in a group: each button as the command that does the same ("✅ Xác nhận SK-000123")."""
-    lines = []
+    """A review card: each button as the command that does the same ("✅ Xác nhận SK-000123")."""
+    lines, decides = [], False
     for choice in choices:
         action = ReviewCb.unpack(choice.callback_data or "").action if choice.callback_data else None
         reason = ": " + _("reason") if action in NEEDS_REASON else ""
+        decides = decides or action is not ReviewAction.FULL
         lines.append(f"{choice.label} {number}{reason}")
-    body = html_to_text(text).strip()
-    return body + "\n\n" + _("To decide, send one of these:") + "\n" + "\n".join(lines)
+    intro = _("To decide, send one of these:") if decides else _("For the whole text, send:")
+    return html_to_text(text).strip() + "\n\n" + intro + "\n" + "\n".join(lines)
 
 
 class ZaloSession(BaseSession):
@@ -91,9 +94,20 @@ class ZaloSession(BaseSession):
         self._me: dict[str, Any] | None = None
         self._callbacks: OrderedDict[str, int] = OrderedDict()  # a callback query's id → its chat
         self._ids = itertools.count(int(time.time() * 1000) % 2**30)  # fits a 32-bit column for years of messages
+        self._quiet: set[int] = set()  # chats where the question a press asks is already answered
 
     def attach(self, *, menus: Menus, resolve: Resolve, link: Link | None) -> None:
         self.menus, self.resolve, self.link = menus, resolve, link
+
+    @contextmanager
+    def answered(self, chat_id: int) -> Iterator[None]:
+        """While a typed command carries its own reason ("trả lại SK-000123: lý do"), the question the press
+        asks ("reply with the reason") is not sent: its answer follows at once."""
+        self._quiet.add(chat_id)
+        try:
+            yield
+        finally:
+            self._quiet.discard(chat_id)
 
     def expect_callback(self, query_id: str, chat_id: int) -> None:
         self._callbacks[query_id] = chat_id
@@ -132,7 +146,7 @@ class ZaloSession(BaseSession):
         if isinstance(method, m.EditMessageReplyMarkup):
             if not choices_of(method.reply_markup):
                 return True
-            return await self._send(bot, method.chat_id, "", method.reply_markup, same=method.message_id)
+            return await self._send(bot, method.chat_id, _("Choose:"), method.reply_markup, same=method.message_id)
         if isinstance(method, m.AnswerCallbackQuery):
             chat = self._callbacks.pop(method.callback_query_id, None)
             if method.text and chat is not None:
@@ -178,6 +192,8 @@ class ZaloSession(BaseSession):
                     same: int | None = None) -> Message:  # fmt: skip
         method = m.SendMessage(chat_id=chat_id, text=text)
         external = await self._external(method, chat_id)
+        if isinstance(markup, ForceReply) and chat_id in self._quiet:
+            return self._message(bot, chat_id, html_to_text(text))  # asked and answered in one message
         choices, ref = choices_of(markup), 0
         if (card := card_of(choices)) is not None:  # in a group, or a team member's private copy
             ref, plain = card, card_commands(text, choices, f"SK-{card:06d}")

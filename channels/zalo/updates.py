@@ -161,7 +161,11 @@ class Inbound:
             return False, None
         index, _number, reason = command
         pressed = card.choices[int(index)].callback_data or ""
-        result = await self._feed(incoming, self._press(incoming, card, pressed), data)
+        if reason:
+            with self.session.answered(incoming.chat.id):
+                result = await self._feed(incoming, self._press(incoming, card, pressed), data)
+        else:
+            result = await self._feed(incoming, self._press(incoming, card, pressed), data)
         prompt = await self._prompt(incoming) if reason else None
         if prompt is None:
             return True, result
@@ -193,6 +197,8 @@ class Inbound:
         return {"id": user.id, "is_bot": user.is_bot, "first_name": user.first_name}
 
     def _chat(self, incoming: Incoming) -> dict[str, Any]:
+        if incoming.chat.type == "private":  # a private chat carries the person's name, as Telegram's does
+            return {"id": incoming.chat.id, "type": "private", "first_name": incoming.user.first_name}
         return {"id": incoming.chat.id, "type": incoming.chat.type}
 
     def _update(self, incoming: Incoming, **content: Any) -> Update:

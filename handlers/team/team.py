@@ -111,22 +111,24 @@ async def picked(query: CallbackQuery, callback_data: TeamCb, db: Database, memb
 
 async def role(message: Message, command: CommandObject, db: Database, member: Member | None,
                admins: frozenset[int]) -> None:  # fmt: skip
-    """/role add|remove officer|support @username UNIT-CODE, in a private chat, for any unit the sender manages."""
+    """/role add|remove officer|support @username UNIT-CODE, in a private chat, for any unit the sender manages.
+    The person may be named by the id /profile shows them instead (Zalo has no @usernames)."""
     words = (command.args or "").split()
-    handle = next((w for w in words if w.startswith("@")), None)
-    rest = [w for w in words if not w.startswith("@")]
-    if len(rest) != 3 or rest[0] not in ("add", "remove") or rest[1] not in (OFFICER, SUPPORT) or handle is None:
-        await message.answer(_("Send /role add or /role remove, then officer or support, the person's @username and "
-                               "the unit code, e.g. /role add officer @hoa_ldld LS."))  # fmt: skip
+    who = next((w for w in words[2:] if w.startswith("@") or (w.isdigit() and len(w) <= 20)), None)
+    rest = [w for w in words if w != who]
+    if len(rest) != 3 or rest[0] not in ("add", "remove") or rest[1] not in (OFFICER, SUPPORT) or who is None:
+        usage = _("Send /role add or /role remove, then officer or support, the person's @username (or the id their "
+                  "/profile shows) and the unit code, e.g. /role add officer @hoa_ldld LS.")  # fmt: skip
+        await message.answer(usage)
         return
     unit = await unit_by_code(db, rest[2])
-    target = await member_by_username(db, handle[1:])
+    target = await member_by_username(db, who[1:]) if who.startswith("@") else await get_member(db, int(who))
     if unit is None:
         await message.answer(_("There is no unit with the code {code}.").format(code=escape(rest[2])))
         return
     if target is None:
-        await message.answer(_("No one with this @username has registered with the bot. They must open the bot and "
-                               "press Start first; then send the command again."))  # fmt: skip
+        await message.answer(_("No one with this @username or id has registered with the bot. They must open the bot "
+                               "and send /start first; then send the command again."))  # fmt: skip
         return
     if await manager_or_refuse(message, db, admins, member, unit):
         await change_role(message, db, member, unit, target, rest[1], add=rest[0] == "add")

@@ -143,6 +143,8 @@ async def unreadable(message: Message, state: FSMContext, db: Database, member: 
         "I can only read text here: stickers, voice messages, locations and the like cannot be "
         "stored. Please type your answer."
     )
+    if draft is not None and draft.state.step != PREVIEW and form[draft.state.step].kind is Kind.FILES:
+        note = "⚠️ " + _("Please send photos or documents, or press Done.")  # the step that takes files
     if draft is None:
         await message.answer(note)
         return

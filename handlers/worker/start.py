@@ -119,7 +119,7 @@ async def pick_language(
         await query.answer(_("This button is out of date."), show_alert=True)
         return
     i18n.current_locale = callback_data.code
-    await query.answer()
+    await query.answer("✓ " + ("Tiếng Việt" if callback_data.code == "vi" else "English"))
     if member is not None:
         await finish_step(query.message, state, db, member, lang=callback_data.code)
         return
