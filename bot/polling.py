@@ -24,6 +24,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 
 log = logging.getLogger(__name__)
 BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=0.1)
+BUSY = 50  # updates running at once above which a fetch waits for one of them to finish
 
 
 class Poller:
@@ -95,7 +96,9 @@ class Poller:
             fresh = self._accept(updates)
             self.offset = self.confirmable()
             self.finished = {uid for uid in self.finished if self.offset is None or uid >= self.offset}
-            if updates and not fresh:  # only updates still being handled came back: wait until one finishes
+            # Only updates still being handled came back, or the window of 100 is mostly taken by them: wait
+            # until one finishes rather than fetch (and parse) the same ones again at once.
+            if self.running and updates and (not fresh or len(self.running) >= BUSY):
                 waits = [*self.running.values(), asyncio.ensure_future(stop.wait())]
                 await asyncio.wait(waits, timeout=self.idle_wait, return_when=asyncio.FIRST_COMPLETED)
                 waits[-1].cancel()

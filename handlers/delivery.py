@@ -66,11 +66,13 @@ async def post_card(ctx: Delivery, review: Review, round_: int, *, notify: bool)
     """Post the round's card to the nearest support group (once), then tell the author the number."""
     item = review.initiative
     iid, number = item.id or 0, item.number or ""
-    posted = bool(await cards(ctx.db, iid, round_))
-    if not posted and item.status in OPEN and item.review_round == round_:
+    existing = await cards(ctx.db, iid, round_)
+    in_group = any(card.chat_id < 0 for card in existing)  # private cards (a team without a group) are > 0
+    posted = bool(existing)
+    if not in_group and item.status in OPEN and item.review_round == round_:
         group = await route(ctx.db, item.unit_id)
-        if group is not None and group.reachable:
-            posted = await _send_card(ctx, review, group)
+        if group is not None and group.reachable:  # also when the team had it privately until a group was bound
+            posted = await _send_card(ctx, review, group) or posted
         if not posted:  # no group that can be reached: the nearest team gets the card privately
             posted = await _send_private_cards(ctx, review)
         if not posted:  # nobody to review it here: the officers hear of it

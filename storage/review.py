@@ -133,12 +133,14 @@ _STRAYS = text(
     "SELECT u.id, down.depth + 1 FROM unit u JOIN down ON u.parent_id = down.id WHERE down.depth < 64) "
     "SELECT i.id, i.review_round FROM initiative i JOIN down ON i.unit_id = down.id "
     "WHERE i.status IN ('submitted', 'in_review') AND NOT EXISTS "
-    "(SELECT 1 FROM review_card c WHERE c.initiative_id = i.id AND c.round = i.review_round) ORDER BY i.id"
+    "(SELECT 1 FROM review_card c WHERE c.initiative_id = i.id AND c.round = i.review_round AND c.chat_id < 0) "
+    "ORDER BY i.id"
 )
 
 
 async def strays(db: Database, unit_id: int) -> list[Stmt]:
-    """Outbox rows that post a card for everything in the unit's subtree that waits without one."""
+    """Outbox rows that post a card for everything in the unit's subtree that waits without one in a group (a
+    team that had the cards privately sees them in its new group too)."""
     async with db.read_engine.connect() as conn:
         rows = (await conn.execute(_STRAYS, {"unit": unit_id})).all()
     return [outbox_stmt("card.post", {"iid": r[0], "round": r[1], "notify": False}) for r in rows]

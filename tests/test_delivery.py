@@ -108,7 +108,7 @@ async def test_a_submission_committed_before_a_crash_gets_its_card_and_notice_af
 
 
 async def test_what_waited_before_the_group_existed_is_posted_when_it_is_bound(app: App) -> None:
-    crew = await team(app, bind=False)
+    crew = await team(app, bind=False, supports=0)
     await fill_to_preview(crew.worker)
     replies = await crew.worker.click("Gửi duyệt")
     assert "chưa có nhóm" in replies[-1].text  # it waits, and the worker is told so
@@ -119,6 +119,23 @@ async def test_what_waited_before_the_group_existed_is_posted_when_it_is_bound(a
     assert TITLE in card.text and "Xác nhận" in " ".join(card.button_texts())
     queue = await officer.send("/queue")
     assert TITLE in queue[-1].text
+
+
+async def test_cards_a_team_had_privately_go_to_its_group_once_it_is_bound(app: App) -> None:
+    crew = await team(app, bind=False, supports=1)
+    await fill_to_preview(crew.worker)
+    await crew.worker.click("Gửi duyệt")
+    helper = crew.support[0]
+    await app.fake.wait_for(lambda: helper.last.text.startswith("SK-"))
+    officer = crew.in_group(crew.officer)
+    await officer.send("/bind LS-NUOC vi")
+    await app.dp["outbox"].settle()
+    card = card_of(officer)
+    assert TITLE in card.text
+    await crew.in_group(helper).click("Xác nhận", message=card, expect=0)
+    await app.fake.wait_for(lambda: "xác nhận hợp lệ" in crew.worker.last.text)
+    private = app.fake.messages[helper.id][helper.history[-1].message_id]
+    assert "đã xác nhận hợp lệ" in private.text  # the private copy shows the decision too
 
 
 async def test_a_button_acts_only_on_the_card_it_was_pressed_on(app: App) -> None:

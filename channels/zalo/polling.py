@@ -14,7 +14,7 @@ from typing import Any
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from channels.zalo.api import ZaloApi, ZaloError, ZaloNetworkError
-from channels.zalo.updates import Inbound, NotAnUpdate
+from channels.zalo.updates import Inbound, NotAnUpdate, chat_key
 from storage.channels import inbox_done, inbox_left, inbox_put
 
 log = logging.getLogger(__name__)
@@ -28,9 +28,14 @@ class ZaloPoller:
         self.inbound, self.api, self.db, self.data = inbound, api, inbound.db, data
         self.timeout, self.handler_timeout = timeout, handler_timeout
         self.running: dict[str, asyncio.Task[None]] = {}
+        self._tails: dict[str, asyncio.Task[None]] = {}  # each chat's latest update, which the next one waits for
 
-    async def _handle(self, key: str, raw: Any) -> None:
+    async def _handle(self, key: str, raw: Any, before: asyncio.Task[None] | None, journal: bool) -> None:
         try:
+            if journal:
+                await inbox_put(self.db, key, self.inbound.source, json.dumps(raw, ensure_ascii=False))
+            if before is not None:  # the chat's earlier update first: a typed answer is read against its reply
+                await asyncio.wait([before])
             await asyncio.wait_for(self.inbound.feed(raw, **self.data), self.handler_timeout)
         except TimeoutError:
             log.warning("Zalo update %s took more than %.0f s and was stopped", key, self.handler_timeout)
@@ -42,9 +47,15 @@ class ZaloPoller:
             self.running.pop(key, None)
         await inbox_done(self.db, key)
 
-    def _start(self, key: str, raw: Any) -> None:
-        if key not in self.running:
-            self.running[key] = asyncio.create_task(self._handle(key, raw), name=f"zalo-{key}")
+    def _start(self, key: str, raw: Any, *, journal: bool) -> None:
+        """Handle an update in a task of its own: the next getUpdates does not wait for its inbox row. Updates
+        of one chat still run in the order they were fetched."""
+        if key in self.running:
+            return
+        chat = chat_key(raw)
+        task = asyncio.create_task(self._handle(key, raw, self._tails.get(chat), journal), name=f"zalo-{key}")
+        self.running[key] = self._tails[chat] = task
+        task.add_done_callback(lambda done: self._tails.pop(chat) if self._tails.get(chat) is done else None)
 
     async def _fetch(self, stop: asyncio.Event, backoff: Backoff) -> list[Any] | None:
         request = asyncio.ensure_future(
@@ -82,7 +93,7 @@ class ZaloPoller:
         if left:
             log.info("handling %d Zalo update(s) an earlier run fetched and did not finish", len(left))
         for key, payload in left:
-            self._start(key, json.loads(payload))
+            self._start(key, json.loads(payload), journal=False)
         backoff = Backoff(config=BACKOFF)
         while not stop.is_set():
             for raw in await self._fetch(stop, backoff) or []:
@@ -91,8 +102,7 @@ class ZaloPoller:
                 except NotAnUpdate:
                     log.warning("Zalo sent something that is not an update; skipped")
                     continue
-                await inbox_put(self.db, key, self.inbound.source, json.dumps(raw, ensure_ascii=False))
-                self._start(key, raw)
+                self._start(key, raw, journal=True)
 
     async def drain(self, grace: float) -> None:
         """Let the updates in flight finish; any still running after ``grace`` stay in the inbox."""

@@ -86,6 +86,12 @@ def parse(raw: Any) -> Incoming:
         raise NotAnUpdate(f"not a Zalo update: {type(exc).__name__}") from None
 
 
+def chat_key(raw: Any) -> str:
+    """The chat an update belongs to, as Zalo names it (for keeping one chat's updates in order)."""
+    message = (raw.get("result", raw) if isinstance(raw, dict) else {}).get("message") or {}
+    return str((message.get("chat") or {}).get("id", ""))
+
+
 def external_ids(raw: Any) -> tuple[tuple[int, str], ...]:
     """The (address, Zalo id) pairs an update introduces: its chat, and its sender when that is another id."""
     message = (raw.get("result", raw) if isinstance(raw, dict) else {}).get("message", {})
