@@ -13,9 +13,10 @@ as on Telegram; this session, under aiogram's ``Bot``, turns each into Zalo's ca
 
 from __future__ import annotations
 
-import itertools
 import logging
+import secrets
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -93,7 +94,6 @@ class ZaloSession(BaseSession):
         self.link: Link | None = None  # bytes → a public URL (name → URL, see bot.files), when PUBLIC_BASE_URL is set
         self._me: dict[str, Any] | None = None
         self._callbacks: OrderedDict[str, int] = OrderedDict()  # a callback query's id → its chat
-        self._ids = itertools.count(int(time.time() * 1000) % 2**30)  # fits a 32-bit column for years of messages
         self._quiet: set[int] = set()  # chats where the question a press asks is already answered
 
     def attach(self, *, menus: Menus, resolve: Resolve, link: Link | None) -> None:
@@ -181,9 +181,10 @@ class ZaloSession(BaseSession):
             raise TelegramBadRequest(method=method, message="Bad Request: chat not found")
         return external
 
-    def _message(self, bot: Bot, chat_id: int, text: str, same: int | None = None, **extra: Any) -> Message:
+    def _message(self, bot: Bot, chat_id: int, text: str, same: int | None = None, sent_id: str | None = None,
+                 **extra: Any) -> Message:  # fmt: skip
         chat = {"id": chat_id, "type": "group" if chat_id < 0 else "private"}
-        message_id = same if same is not None else next(self._ids)
+        message_id = same if same is not None else message_number(sent_id)
         data = {"message_id": message_id, "date": int(time.time()), "chat": chat, "text": text, **extra}
         data["from"] = {"id": bot.id, "is_bot": True, "first_name": "Zalo bot"}
         return Message.model_validate(data, context={"bot": bot})
@@ -199,9 +200,10 @@ class ZaloSession(BaseSession):
             ref, plain = card, card_commands(text, choices, f"SK-{card:06d}")
         else:
             plain = render(text, markup, hint() if choices else None) if html else text
+        result: Any = None
         for part in split_text(plain, TEXT_LIMIT) or ["…"]:
-            await self.zalo.call("sendMessage", {"chat_id": external, "text": part})
-        sent = self._message(bot, chat_id, plain, same)
+            result = await self.zalo.call("sendMessage", {"chat_id": external, "text": part})
+        sent = self._message(bot, chat_id, plain, same, _sent_id(result))
         if self.menus is not None:
             if ref:  # a card keeps the commands it showed before: a late one is answered by the handler
                 earlier = await self.menus.load(chat_id, ref)
@@ -229,11 +231,11 @@ class ZaloSession(BaseSession):
         plain = html_to_text(caption).strip()
         short = plain if len(plain) <= TEXT_LIMIT else ""
         method = m.SendPhoto(chat_id=chat_id, photo=url)
-        await self.zalo.call("sendPhoto", {"chat_id": await self._external(method, chat_id), "photo": url,
+        result = await self.zalo.call("sendPhoto", {"chat_id": await self._external(method, chat_id), "photo": url,
                                           **({"caption": short} if short else {})})  # fmt: skip
         if plain and not short:
             await self._send(bot, chat_id, plain, None, html=False)
-        return self._message(bot, chat_id, "", caption=plain or None)
+        return self._message(bot, chat_id, "", sent_id=_sent_id(result), caption=plain or None)
 
     async def _document(self, bot: Bot, chat_id: Any, document: InputFile | str, caption: str) -> Message:
         name = document.filename if isinstance(document, InputFile) and document.filename else "file"
@@ -244,6 +246,18 @@ class ZaloSession(BaseSession):
         else:
             note = _("Download {name}: {url}").format(name=name, url=url)
         return await self._send(bot, chat_id, (plain + "\n\n" if plain else "") + note, None, html=False)
+
+
+def _sent_id(result: Any) -> str | None:
+    return str(result["message_id"]) if isinstance(result, dict) and result.get("message_id") else None
+
+
+def message_number(sent_id: str | None) -> int:
+    """Zalo's message id (a string) as the number aiogram's Message needs, the same in every worker; 31 bits, so a
+    card's id fits its column. A message Zalo gave no id (a question not sent) gets a random one."""
+    if sent_id is None:
+        return secrets.randbits(31)
+    return zlib.crc32(sent_id.encode()) & 0x7FFFFFFF
 
 
 def _refusal(method: TelegramMethod[Any], exc: ZaloError) -> TelegramAPIError:
