@@ -21,6 +21,7 @@ class Unit(SQLModel, table=True):
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     kind: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
     bloc: str | None = Field(default=None, max_length=128)  # emulation bloc (khối thi đua)
+    guide_url: str | None = Field(default=None, max_length=500)  # the unit's own guide or video, shown in /help
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -99,6 +100,8 @@ class Initiative(SQLModel, table=True):
     decided_by_id: int | None = Field(default=None, foreign_key="member.id")
     decided_at: datetime | None = None
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    duplicate_of_id: int | None = Field(default=None, foreign_key="initiative.id")  # when status is "duplicate"
+    differs_note: str | None = Field(default=None, max_length=300)  # the author's line on why it is not a duplicate
 
 
 class Author(SQLModel, table=True):
