@@ -111,6 +111,7 @@ class Inbound:
         self.source = f"zalo:{bot.id}"
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiting: dict[int, int] = {}
+        self._known: set[int] = set()  # addresses whose Zalo id is recorded
 
     @asynccontextmanager
     async def _chat_turn(self, chat_id: int) -> AsyncIterator[None]:
@@ -131,7 +132,9 @@ class Inbound:
         """Handle one Zalo update (raises NotAnUpdate); returns the dispatcher's last response."""
         incoming = parse(raw)
         for address, external in external_ids(raw):
-            await remember_address(self.db, address, "zalo", external)
+            if address not in self._known:  # the mapping never changes: once per process is enough
+                await remember_address(self.db, address, "zalo", external)
+                self._known.add(address)
         async with self._chat_turn(incoming.chat.id):
             return await self._handle(incoming, data)
 
