@@ -14,6 +14,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.asyncio import Redis
 
 from bot.commands import set_commands
 from bot.files import FileLinks, mime_for
@@ -44,8 +45,21 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
         session = AiohttpSession(api=api, proxy=settings.telegram_proxy)  # a proxy needs aiohttp-socks
     bot = Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(ChannelRoute("telegram"))  # first: another channel's chat goes to that channel's bot
-    bot.session.middleware(GroupPacing(per_minute=settings.group_messages_per_minute))
+    bot.session.middleware(pacing(settings))
     return bot
+
+
+def pacing(settings: Settings) -> GroupPacing:
+    """The send pace; with REDIS_URL shared by every worker of the bot (its client is closed with the bot)."""
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    return GroupPacing(per_minute=settings.group_messages_per_minute, redis=redis)
+
+
+async def close_bot(bot: Bot) -> None:
+    for middleware in bot.session.middleware:
+        if isinstance(middleware, GroupPacing) and middleware.redis is not None:
+            await middleware.redis.aclose()
+    await bot.session.close()
 
 
 def create_zalo_bot(settings: Settings) -> Bot:
@@ -54,7 +68,7 @@ def create_zalo_bot(settings: Settings) -> Bot:
     bot = Bot(token, session=ZaloSession(ZaloApi(token, settings.zalo_api_base)),
               default=DefaultBotProperties(parse_mode=ParseMode.HTML))  # fmt: skip
     bot.session.middleware(ChannelRoute("zalo"))
-    bot.session.middleware(GroupPacing(per_minute=settings.group_messages_per_minute))
+    bot.session.middleware(pacing(settings))
     return bot
 
 

@@ -18,7 +18,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.app import attach_zalo, create_bots, create_dispatcher
+from bot.app import attach_zalo, close_bot, create_bots, create_dispatcher
 from bot.files import FileLinks
 from bot.metrics import ApiRetryCounter, Metrics
 from bot.polling import Poller
@@ -157,7 +157,7 @@ async def started(settings: Settings, db: Database, bots: list[Bot], mode: str) 
         if scheduler.running:
             scheduler.shutdown(wait=False)
         for each in bots:
-            await each.session.close()
+            await close_bot(each)
         await db.close()
     log.info("stopped cleanly")
 
