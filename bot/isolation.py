@@ -8,7 +8,13 @@ until the key expires: up to a minute of silence.
 default), and renews it from a watchdog task every ``timeout / 3`` while the handler runs. A living holder keeps
 its lock however long the handler takes; a dead holder's watchdog dies with it, and the lock expires at most
 ``timeout`` later. Renewal resets the time to live to ``timeout`` only when the key still holds this holder's
-token (Redis' compare-and-renew script), so a lock that was lost is never taken back from its new owner.
+token (Redis' compare-and-renew script), so a lock that was lost is never taken back from its new owner, and a
+renewal that runs after the release changes nothing.
+
+The watchdog is told to stop by an event, not only by cancelling it: redis-py (8.1) may swallow a cancellation
+that arrives during a command and return normally, and a watchdog that missed its cancellation would renew the
+lock for ever while the handler waited for it (found under load: the update was never answered and the person's
+lock stayed held). The handler waits for its watchdog at most ``renew_every`` seconds, then releases.
 
 The event loop must not be blocked for longer than about ``2 * timeout / 3`` (slow work goes to a thread, as
 ``/chart`` does), or the lock may expire while its handler still runs.
@@ -17,6 +23,7 @@ The event loop must not be blocked for longer than about ``2 * timeout / 3`` (sl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -69,20 +76,26 @@ class WatchdogRedisEventIsolation(RedisEventIsolation):
         lock = Lock(self.redis, redis_key, thread_local=False, **self.lock_kwargs)
         if not await lock.acquire():
             raise LockError(f"unable to acquire {redis_key} within the time specified", lock_name=redis_key)
-        watchdog = asyncio.create_task(self._keep(lock), name=f"lock-watchdog {redis_key}")
+        done = asyncio.Event()
+        watchdog = asyncio.create_task(self._keep(lock, done), name=f"lock-watchdog {redis_key}")
         try:
             yield None
         finally:
+            done.set()
             watchdog.cancel()
-            try:
-                await asyncio.wait({watchdog})  # no renewal may run after the release below
+            try:  # bounded: a renewal still under way when the key is released fails its token check
+                await asyncio.wait({watchdog}, timeout=self.renew_every)
             finally:
                 await self._release(lock)
 
-    async def _keep(self, lock: Lock) -> None:
-        """Reset the lock's time to live every ``renew_every`` seconds until cancelled or the lock is lost."""
-        while True:
-            await asyncio.sleep(self.renew_every)
+    async def _keep(self, lock: Lock, done: asyncio.Event) -> None:
+        """Reset the lock's time to live every ``renew_every`` seconds until ``done``, cancelled, or lost."""
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.renew_every):
+                    await done.wait()
+            if done.is_set():
+                return
             try:
                 await lock.reacquire()
             except LockNotOwnedError:

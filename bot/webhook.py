@@ -44,6 +44,7 @@ TELEGRAM_PATH = "/webhook/telegram"
 ZALO_PATH = "/webhook/zalo"
 HANDLED, DUPLICATE, ERROR, FORBIDDEN, INVALID = "handled", "duplicate", "error", "forbidden", "invalid"
 GIVE_UP_AFTER = 5  # failed attempts of one update, after which it is answered 200 so the platform stops retrying
+HANDLER_TIMEOUT = 90.0  # seconds a delivery may take; then it is stopped and answered 500 (as the poller stops it)
 MAX_BODY = 1024 * 1024  # an update is a few kilobytes
 HEALTH_TIMEOUT = 3.0
 
@@ -112,6 +113,7 @@ class WebhookChannel:
 
     def __init__(self, dp: Dispatcher, secret: str, metrics: Metrics, *, give_up_after: int = GIVE_UP_AFTER) -> None:
         self.dp, self.metrics, self.give_up_after = dp, metrics, give_up_after
+        self.handler_timeout = HANDLER_TIMEOUT
         self._secret = secret.encode()
         self._failures: OrderedDict[str, int] = OrderedDict()
         if not any(isinstance(m, DeliveryProbe) for m in dp.update.outer_middleware):
@@ -146,7 +148,11 @@ class WebhookChannel:
         delivery = WebhookDelivery()
         started = time.perf_counter()
         try:
-            outcome = delivery.result(await feed(delivery))
+            async with asyncio.timeout(self.handler_timeout):
+                outcome = delivery.result(await feed(delivery))
+        except TimeoutError:  # stopped: its write, if any, committed whole or not at all; a redelivery is safe
+            log.error("%s update %s took more than %.0f s and was stopped", self.name, key, self.handler_timeout)
+            outcome = ERROR
         except Exception:
             log.exception("%s update %s could not be handled", self.name, key)
             outcome = ERROR

@@ -4,15 +4,18 @@ fails under CI=true)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
+from typing import Literal
 
 import pytest
 from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from aiogram.fsm.storage.redis import RedisEventIsolation
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 
 from bot.isolation import WatchdogRedisEventIsolation
 
@@ -169,3 +172,38 @@ def test_timeouts_are_checked() -> None:
     with pytest.raises(ValueError, match="renew_every"):
         WatchdogRedisEventIsolation(redis, timeout=1, renew_every=1)
     assert WatchdogRedisEventIsolation(redis, timeout=6).renew_every == 2
+
+
+class SwallowingLock(Lock):
+    """A renewal that takes a while and swallows a cancellation arriving meanwhile, as redis-py 8.1 often does."""
+
+    renewals = 0
+
+    async def reacquire(self) -> Literal[True]:
+        SwallowingLock.renewals += 1
+        with contextlib.suppress(asyncio.CancelledError):  # answered normally: the task goes on
+            await asyncio.sleep(0.3)
+        return await super().reacquire()
+
+
+async def test_a_watchdog_that_misses_its_cancellation_still_stops(
+    clients: Callable[[], Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis = clients()
+    monkeypatch.setattr("bot.isolation.Lock", SwallowingLock)
+    isolation = WatchdogRedisEventIsolation(redis, timeout=0.6, renew_every=0.1)
+    lock_key = DefaultKeyBuilder().build(key_of(6), "lock")
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(5):  # before the fix the handler waited for its watchdog for ever
+        async with isolation.lock(key_of(6)):
+            await asyncio.sleep(0.25)  # the watchdog is inside a renewal when the handler ends
+        released = loop.time()
+    assert SwallowingLock.renewals >= 1
+    assert not await redis.exists(lock_key)  # released, and no later renewal brought it back
+    renewals = SwallowingLock.renewals
+    await asyncio.sleep(0.5)
+    assert SwallowingLock.renewals == renewals  # the watchdog has stopped
+    assert not await redis.exists(lock_key)
+    assert loop.time() - released < 1.0
+    async with isolation.lock(key_of(6)):  # the person's next update gets the lock at once
+        pass

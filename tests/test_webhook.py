@@ -371,6 +371,41 @@ async def test_a_failing_handler_is_answered_500_until_it_succeeds_or_is_given_u
     await bot.session.close()
 
 
+async def test_a_handler_that_never_returns_is_stopped_and_answered_500(caplog: pytest.LogCaptureFixture) -> None:
+    """A stuck handler (e.g. waiting on a lock for ever) must not keep Telegram's connection, and the update, for
+    ever: it is stopped after the handler timeout and answered 500, so Telegram delivers it again."""
+    router = Router()
+    calls: list[str] = []
+
+    @router.message()
+    async def stuck(message: Message) -> None:
+        calls.append(message.text or "")
+        if message.text == "stuck":
+            await asyncio.Event().wait()
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    bot = Bot("123456:TEST-token")
+    metrics = Metrics()
+    channel = TelegramWebhook(dp, bot, SECRET, metrics)
+    channel.handler_timeout = 0.3
+    server = WebhookServer([channel], Health(Database("sqlite+aiosqlite:///:memory:")), metrics,
+                           host="127.0.0.1", port=0, grace=1)  # fmt: skip
+    chat = {"id": 1, "type": "private", "first_name": "An"}
+
+    def update(update_id: int, text: str) -> dict[str, Any]:
+        return {"update_id": update_id, "message": {"message_id": update_id, "date": 1, "chat": chat, "text": text}}
+
+    async with TestClient(TestServer(server.application())) as client:
+        post = {"path": "/webhook/telegram", "headers": {SECRET_HEADER: SECRET}}
+        async with asyncio.timeout(5):
+            assert (await client.post(**post, json=update(7, "stuck"))).status == 500
+            assert (await client.post(**post, json=update(8, "next"))).status == 200
+    assert calls == ["stuck", "next"]
+    assert "telegram update 7 took more than 0 s and was stopped" in caplog.text
+    await bot.session.close()
+
+
 async def test_healthz_is_503_when_redis_does_not_answer(db_path: Path) -> None:
     from redis.asyncio import Redis
 
