@@ -734,6 +734,8 @@ class CrashLoop:
                 stored[by_tg[tg].index] = stored.get(by_tg[tg].index, "") + str(answers) + str(pending)
         for worker in workers:
             times = [r.pushed_at for r in worker.records]
+            mine = [(_epoch(at), kind, json.loads(detail or "{}").get("field", "")) for at, kind, detail, tg in events
+                    if tg == worker.user.id]  # fmt: skip
             for at, kind, detail, tg in events:
                 if tg != worker.user.id:
                     continue
@@ -770,6 +772,7 @@ class CrashLoop:
                         f"LOST: {where} (confirmed {self.fake.acked_at[r.uid] - r.pushed_at:+.3f} s after the push"
                         f"{self._kill_note(self.fake.acked_at[r.uid])}): events {r.effects}, token stored {seen}x"
                         + (f", reply {r.reply!r}" if r.replied else ", no reply")
+                        + self._lost_context(worker, r, mine)
                     )
                 elif r.retype and r.effects and effects_by_group[r.action.group] > len(r.effects):
                     res.redundant_retypes += 1
@@ -802,6 +805,22 @@ class CrashLoop:
         for iid, number in await self._orphans():
             res.details.append(f"ORPHANED: initiative {iid} {number}: submitted, no review card")
         return res
+
+    def _lost_context(self, worker: Worker, lost: Record, events: list[tuple[float, str, str]]) -> str:
+        """What is needed to tell why an update was lost: the worker's updates and events around it (times from
+        its push), the kills and restarts then, and what the bot logged about it."""
+        t0, at = lost.pushed_at, worker.records.index(lost)
+        lines = []
+        for r in worker.records[max(0, at - 3) : at + 3]:
+            acked = self.fake.acked_at.get(r.uid)
+            lines.append(f"    update {r.uid} {r.action.kind} {r.action.target} retype={r.retype} pushed "
+                         f"{r.pushed_at - t0:+.3f} confirmed {'-' if acked is None else f'{acked - t0:+.3f}'} "
+                         f"effects {r.effects} reply {r.reply[:40]!r}")  # fmt: skip
+        lines += [f"    event {when - t0:+.3f} {kind} {name}" for when, kind, name in events if -10 < when - t0 < 20]
+        lines += [f"    process ended {ended - t0:+.3f}" for ended in self.exits if -10 < ended - t0 < 20]
+        lines += [f"    log: {line}" for line in self.bot.log().splitlines() if f"update {lost.uid} " in line
+                  or f":{lost.uid} " in line]  # fmt: skip
+        return "\n" + "\n".join(lines)
 
     def _kill_note(self, acked: float) -> str:
         exited = self.exit_after(acked)
