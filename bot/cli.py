@@ -284,7 +284,7 @@ async def _open(settings: Settings) -> Database:
     """The database, migrated (without importing aiogram, as ``bot.runner`` would)."""
     from storage.migrate import open_migrated
 
-    return await open_migrated(settings.database_url, settings.busy_timeout_ms)
+    return await open_migrated(settings.database_url, settings.busy_timeout_ms, settings.database_pool_size)
 
 
 async def _db_upgrade(settings: Settings) -> str:

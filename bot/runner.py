@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 async def open_database(settings: Settings) -> Database:
-    return await open_migrated(settings.database_url, settings.busy_timeout_ms)
+    return await open_migrated(settings.database_url, settings.busy_timeout_ms, settings.database_pool_size)
 
 
 async def prune_handled(db: Database) -> None:

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,6 +162,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"
     busy_timeout_ms: int = 5000
+    database_pool_size: int = Field(default=10, ge=1)  # PostgreSQL: connections kept open per worker (twice at peaks)
     shutdown_grace_s: float = 20.0
     group_messages_per_minute: int = 20
     admin_ids: Annotated[list[int], NoDecode] = []

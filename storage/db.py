@@ -28,10 +28,12 @@ class DatabaseUnavailable(Exception):
     """The database cannot be opened; the message is one line for the person running the bot."""
 
 
-def create_engine(url: str, *, busy_timeout_ms: int = 5000, foreign_keys: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str, *, busy_timeout_ms: int = 5000, foreign_keys: bool = True, pool_size: int = 10
+) -> AsyncEngine:
     sa_url = make_url(url)
-    if not sa_url.drivername.startswith("sqlite"):
-        return create_async_engine(url, pool_pre_ping=True)
+    if not sa_url.drivername.startswith("sqlite"):  # a connection per update in flight, kept open: no churn
+        return create_async_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -56,12 +58,14 @@ def create_engine(url: str, *, busy_timeout_ms: int = 5000, foreign_keys: bool =
 
 
 class Database:
-    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, cache: bool | None = None) -> None:
+    def __init__(
+        self, url: str, *, busy_timeout_ms: int = 5000, cache: bool | None = None, pool_size: int = 10
+    ) -> None:
         self.url = url
         sa_url = make_url(url)
         self.is_sqlite = sa_url.drivername.startswith("sqlite")
         self.sqlite_path = sa_url.database if self.is_sqlite else None
-        self.engine = create_engine(url, busy_timeout_ms=busy_timeout_ms)
+        self.engine = create_engine(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
         self.read_engine = self.engine.execution_options(**{READ_ONLY: True})
         backend = (
             SqliteBackend(str(self.sqlite_path), busy_timeout_ms) if self.is_sqlite else SqlAlchemyBackend(self.engine)

@@ -68,9 +68,9 @@ async def migrate(engine: AsyncEngine, step: Callable[[Config, str], None], revi
             await target.dispose()
 
 
-async def open_migrated(url: str, busy_timeout_ms: int = 5000) -> Database:
+async def open_migrated(url: str, busy_timeout_ms: int = 5000, pool_size: int = 10) -> Database:
     """The database, opened and migrated to the newest schema (closed again if the migration fails)."""
-    db = Database(url, busy_timeout_ms=busy_timeout_ms)
+    db = Database(url, busy_timeout_ms=busy_timeout_ms, pool_size=pool_size)
     await db.start()
     try:
         await upgrade(db.engine)

@@ -123,3 +123,26 @@ async def test_fsm_state_survives_a_new_process(db_path: Path) -> None:
     await storage.set_data(key, {})
     assert sqlite3.connect(db_path).execute("SELECT count(*) FROM fsm_record").fetchone() == (0,)
     await second.close()
+
+
+async def test_postgresql_keeps_the_configured_pool_open(pg_url: str) -> None:
+    """Under load every update in flight holds a connection for a moment: the pool keeps DATABASE_POOL_SIZE of them
+    open (no new server process per update) and lends as many again at a peak."""
+    from bot.settings import Settings
+
+    assert Settings(bot_token="1:x", _env_file=None).database_pool_size == 10
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        Settings(bot_token="1:x", database_pool_size=0, _env_file=None)
+    db = Database(pg_url, pool_size=3)
+    await db.start()
+    try:
+
+        async def read() -> None:
+            async with db.read_engine.connect() as conn:
+                await conn.execute(text("SELECT pg_sleep(0.2)"))
+
+        await asyncio.gather(*(read() for _ in range(6)))  # 3 kept + 3 lent at the peak, none waiting
+        pool = db.engine.sync_engine.pool
+        assert pool.size() == 3 and pool.checkedin() == 3  # type: ignore[attr-defined]
+    finally:
+        await db.close()
