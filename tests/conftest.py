@@ -133,6 +133,11 @@ class App:
     async def deliver(self, update: dict[str, Any], user: TgUser, expect: int) -> None:
         full = {"update_id": self.fake.next_update_id(), **update}
         await self.dp.feed_update(self.bot, Update.model_validate(full, context={"bot": self.bot}))
+        # The notices this update queued go out now, as the sender would send them a moment later: what the test
+        # reads next is what the people would see once the bot has caught up (no race with the sender's task).
+        outbox = self.dp.workflow_data.get("outbox")
+        if outbox is not None:
+            await outbox.settle()
 
     def user(self, user_id: int | None = None, **kwargs: Any) -> TgUser:
         self._users += 1
