@@ -19,10 +19,13 @@ database is read directly: each user is registered once and has exactly one subm
 required answer; ``handled_update`` holds exactly one row per update sent (none twice, none missing); every user
 has the same event log (no answer applied twice). Exit status 1 when any check fails.
 
-The fake Bot API has no limits, so by default the workers run with the per-second pacing lifted (the pace of
-Telegram's ~30 messages/s would bound the run, not the bot); ``--telegram-pace`` keeps the bot's own pacing.
+The fake Bot API has no limits, so by default the workers' overall pace is raised to 1,000,000 messages/s: every
+send still takes its slot (from Redis with REDIS_URL), but Telegram's ~30 messages/s do not bound the run;
+``--telegram-pace`` keeps the bot's own pacing.
 PostgreSQL: a fresh database on TEST_POSTGRES_URL's server per configuration, dropped afterwards. Redis: the database
-of BENCH_REDIS_URL (default ``redis://127.0.0.1:6379/14``), emptied before and after each configuration."""
+of BENCH_REDIS_URL (default ``redis://127.0.0.1:6379/14``), emptied before and after each configuration. A delivery
+not answered within 120 s is reported as never answered; ``kill -USR1 <worker pid>`` writes where each of that
+worker's tasks waits into its log (``--keep`` keeps the logs)."""
 
 from __future__ import annotations
 
@@ -68,8 +71,9 @@ SUBMITTED = ("submitted", "in_review")
 
 # -- the worker process ----------------------------------------------------------------------------------------
 def serve() -> int:
-    """``sangkien run --webhook`` in this process, with the per-second pacing lifted unless BENCH_TELEGRAM_PACE=1
-    (the fake Bot API has no limits; the group pacing stays as configured)."""
+    """``sangkien run --webhook`` in this process. Unless BENCH_TELEGRAM_PACE=1 the per-second limits are lifted (the
+    fake Bot API has none): the overall window still takes a slot for every send (in Redis when REDIS_URL is set),
+    so its cost is measured, but it never holds a send back; the group pacing stays as configured."""
     from bot import app
     from bot.cli import main
     from bot.pacing import GroupPacing
@@ -79,7 +83,7 @@ def serve() -> int:
         class Unpaced(GroupPacing):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
-                self.per_second_overall = self.per_chat_per_second = None
+                self.per_second_overall, self.per_chat_per_second = 1_000_000, None
 
         setattr(app, "GroupPacing", Unpaced)  # noqa: B010  (create_bot looks it up when it builds the bot)
     if pool := int(os.environ.get("BENCH_POOL_SIZE") or 0):  # an experiment: PostgreSQL connections kept open
@@ -269,10 +273,35 @@ def by_data(prefix: str) -> Chooser:
     return choose
 
 
+# Each worker writes up a different initiative (the bot shows the initiatives that look alike before a submission):
+# a machine, what was done to it and how, picked by the worker's number.
+MACHINES = ("máy bơm", "băng tải", "lò hơi", "máy nén khí", "đường ống", "van xả", "tủ điện", "máy cắt", "máy tiện",
+            "quạt gió", "bể lắng", "máy phát", "trạm biến áp", "cầu trục", "máy ép", "lò sấy", "xe nâng", "máy khoan",
+            "bồn chứa", "máy nghiền", "máy hàn", "dây chuyền chiết rót", "hệ thống chiếu sáng", "máy sàng")  # fmt: skip
+AIMS = ("tự động hóa", "giảm tiêu hao điện", "chống rò rỉ", "giám sát từ xa", "tăng năng suất", "giảm tiếng ồn",
+        "an toàn vận hành", "tiết kiệm nước", "giảm phế phẩm", "kéo dài tuổi thọ",
+        "rút ngắn thời gian dừng máy")  # fmt: skip
+MEANS = ("cảm biến nhiệt độ", "biến tần", "bộ hẹn giờ", "camera", "van một chiều", "gioăng cao su chịu nhiệt",
+         "bộ điều khiển PLC", "đồng hồ áp lực", "tấm cách âm", "bộ lọc bụi", "rơ le bảo vệ", "phần mềm theo dõi",
+         "giá đỡ tự chế", "ống dẫn inox", "đèn LED", "bộ đếm sản phẩm", "máng hứng", "bánh xe dẫn hướng")  # fmt: skip
+
+
+def title_of(uid: int) -> str:
+    n = uid - USER_BASE
+    return f"{AIMS[n % len(AIMS)].capitalize()} cho {MACHINES[n // len(AIMS) % len(MACHINES)]} số {n}"
+
+
+def solution_of(uid: int) -> str:
+    n = uid - USER_BASE
+    means = [MEANS[(n * 7 + k * 5) % len(MEANS)] for k in range(3)]
+    return f"Lắp {means[0]} và {means[1]}, thêm {means[2]}; công nhân tự lắp đặt trong hai ca (tổ {n})."
+
+
 def script() -> list[tuple[str, Any]]:
-    """What each simulated user does: ("text", text), or ("press", chooser) on the bot's last message."""
+    """What each simulated user does: ("text", text or uid -> text), or ("press", chooser) on the bot's last
+    message."""
     from handlers.ui.callbacks import FormCb, Nav
-    from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, vi
+    from tests.flows import BEFORE, PLACE, vi
 
     return [
         ("text", "/start"),
@@ -280,16 +309,23 @@ def script() -> list[tuple[str, Any]]:
         ("text", "cấp nước"),  # a search for the unit
         ("press", first_button),  # the unit: registered
         ("text", "/new"),
-        ("text", TITLE),
+        ("text", title_of),
         ("press", labelled(vi("Technical solution"))),  # ticked in place
         ("press", labelled(vi("Production and operation"))),
         ("text", BEFORE),
-        ("text", SOLUTION),
+        ("text", solution_of),
         ("text", PLACE),
         ("text", "15/03/2022"),
         ("text", "14 triệu/năm"),
         ("press", by_data(f"{FormCb.__prefix__}:{Nav.SUBMIT.value}:")),
     ]
+
+
+def submit_anyway() -> str:
+    """The callback data a "Submit anyway" button starts with (under initiatives that look like the worker's)."""
+    from handlers.ui.callbacks import SubmitAction, SubmitCb
+
+    return f"{SubmitCb.__prefix__}:{SubmitAction.ANYWAY.value}:"
 
 
 @dataclass
@@ -303,6 +339,7 @@ class Run:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     redelivered: int = 0  # deliveries answered 500 and delivered again, as Telegram does
+    look_alikes: int = 0  # users shown initiatives like theirs, who then pressed "Submit anyway"
     failed: list[str] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
     checks: list[str] = field(default_factory=list)  # what the database check found wrong
@@ -329,11 +366,12 @@ class Run:
     def verdict(self) -> str:
         """What went wrong, in a few words."""
         unanswered = sum("not answered" in failure for failure in self.failed)
-        parts = [f"{unanswered} updates never answered"] if unanswered else []
-        if len(self.failed) > unanswered:
-            parts.append(f"{len(self.failed) - unanswered} users stopped by an error")
+        stopped = len(self.failed) - unanswered
+        parts = [f"{unanswered} update{'s' * (unanswered != 1)} never answered"] if unanswered else []
+        if stopped:
+            parts.append(f"{stopped} user{'s' * (stopped != 1)} stopped by an error")
         if self.checks:
-            parts.append(f"{len(self.checks)} database checks")
+            parts.append(f"{len(self.checks)} database check{'s' * (len(self.checks) != 1)} failed")
         return ", ".join(parts)
 
 
@@ -343,6 +381,8 @@ class Load:
     def __init__(self, fake: Any, urls: list[str], users: int, in_flight: int) -> None:
         self.fake, self.urls, self.users, self.in_flight = fake, urls, users, in_flight
         self.steps = script()
+        self.anyway = submit_anyway()
+        self.anyway_pressed = 0  # users shown initiatives like theirs before submitting
         self.update_ids = itertools.count(1)
         self.sent_updates: dict[int, str] = {}  # update id -> what it was (user and step), for the reports
         self.latencies: list[float] = []
@@ -375,6 +415,8 @@ class Load:
                          "message": self.fake.message_json(last), "data": button["callback_data"]}  # fmt: skip
                 return {"update_id": update_id, "callback_query": query}
             value = button["text"]  # a reply-keyboard button sends its text
+        elif callable(value):
+            value = value(uid)
         message: dict[str, Any] = {"message_id": number + 1, "date": int(time.time()), "chat": self._chat(uid),
                                    "from": self._user(uid), "text": value}  # fmt: skip
         if value.startswith("/"):
@@ -408,6 +450,12 @@ class Load:
             update = self.update(uid, number, kind, value)
             url = self.urls[(index + number) % len(self.urls)] + "/webhook/telegram"
             await self.deliver(http, url, update, gate)
+        if any(str(b.get("callback_data", "")).startswith(self.anyway) for row in self.last(uid).buttons for b in row):
+            # initiatives like this one were shown: it is a different one, so submit anyway
+            update = self.update(uid, len(self.steps), "press", by_data(self.anyway))
+            url = self.urls[(index + len(self.steps)) % len(self.urls)] + "/webhook/telegram"
+            await self.deliver(http, url, update, gate)
+            self.anyway_pressed += 1
 
     async def run(self) -> float:
         """The seconds from the first delivery to the last one answered (an update the bot never answers does not
@@ -466,8 +514,11 @@ async def check(url: str, load: Load, users: int) -> list[str]:
         by_user.setdefault(int(uid), []).append((str(status), str(answers)))
     wrong = [uid for uid in ours if len(by_user.get(uid, [])) != 1 or by_user[uid][0][0] not in SUBMITTED]
     if wrong:
+        chat = load.fake.messages.get(wrong[0]) or {}
+        last = chat[max(chat)].text[:300] if chat else None
         problems.append(f"{len(wrong)} users without exactly one submitted initiative (e.g. "
-                        f"{[(uid, [s for s, _ in by_user.get(uid, [])]) for uid in wrong[:3]]})")  # fmt: skip
+                        f"{[(uid, [s for s, _ in by_user.get(uid, [])]) for uid in wrong[:3]]}; the bot's last "
+                        f"message to {wrong[0]}: {last!r})")  # fmt: skip
     incomplete = [uid for uid in ours if len(by_user.get(uid, [])) == 1
                   and any(not json.loads(by_user[uid][0][1]).get(k) for k in REQUIRED)]  # fmt: skip
     if incomplete:
@@ -564,7 +615,7 @@ async def configuration(backend: str, processes: int, users: int, in_flight: int
             sampling.cancel()
         run.cpu = sampler.used(until=load.last_answer)
         run.updates, run.latencies, run.redelivered = len(load.latencies), load.latencies, load.redelivered
-        run.failed = load.failed
+        run.failed, run.look_alikes = load.failed, load.anyway_pressed
         run.checks = await check(url, load, users)
         told = await told_numbers(fake, users)
         if told != users:
@@ -613,7 +664,8 @@ def table(runs: list[Run]) -> str:
 
 def report(run: Run) -> None:
     print(f"  {run.name}: {run.updates} updates in {run.seconds:.1f} s = {run.per_second:.0f} updates/s, "
-          f"p50 {run.percentile(0.5):.0f} ms, p99 {run.percentile(0.99):.0f} ms, redelivered {run.redelivered}; "
+          f"p50 {run.percentile(0.5):.0f} ms, p99 {run.percentile(0.99):.0f} ms, redelivered {run.redelivered}, "
+          f"submitted anyway after look-alikes {run.look_alikes}; "
           "CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in run.cpu.items())
           + "".join(f", PostgreSQL {k} {v}" for k, v in run.database.items()), flush=True)  # fmt: skip
     for problem in run.failed[:10] + run.checks:

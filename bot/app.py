@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -30,13 +31,18 @@ from channels.zalo.menus import Menus
 from channels.zalo.session import ZaloSession
 from channels.zalo.updates import Inbound
 from forms.engine import Form
+from forms.field_templates import FIELDS_DIR, match_templates
 from forms.template import DEFAULT_FIELDS_OF_WORK, Choice, build_fields
+from forms.template_files import load_templates
+from forms.text import normalize
 from handlers import routers
 from handlers.delivery import Delivery
 from storage.channels import external_id
 from storage.db import Database
 from storage.fsm import SqlStorage
 from storage.outbox import release_claims
+
+log = logging.getLogger(__name__)
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
@@ -96,8 +102,19 @@ def attach_zalo(dp: Dispatcher, bot: Bot, db: Database, files: FileLinks | None)
 
 
 def create_form(settings: Settings) -> Form:
-    fields = tuple(Choice(f"c{i}", name, translate=False) for i, name in enumerate(settings.fields_of_work))
-    return Form(build_fields(fields or DEFAULT_FIELDS_OF_WORK))
+    """The template, with the help and examples of each field of work (FIELD_TEMPLATES_DIR, or the built-in
+    ones); a bad template file raises TemplateError (a ValueError: one line, exit status 2)."""
+    fields = tuple(Choice(f"c{i}", normalize(name), translate=False) for i, name in enumerate(settings.fields_of_work))
+    built = build_fields(fields or DEFAULT_FIELDS_OF_WORK)
+    folder = settings.field_templates_dir or FIELDS_DIR
+    if folder == FIELDS_DIR and not folder.is_dir():  # an install without the data files: the general examples
+        log.warning("no field templates at %s; every field of work gets the general examples", folder)
+        return Form(built)
+    matched = match_templates(built, load_templates(folder, built))
+    unmatched = [c.label for c in fields if c.key not in matched]
+    if unmatched:  # a configured field no file names: its workers see the general examples
+        log.info("fields of work without a template (general examples): %s", ", ".join(unmatched))
+    return Form(built, matched)
 
 
 def create_storage(settings: Settings, db: Database) -> tuple[BaseStorage, BaseEventIsolation]:

@@ -16,6 +16,7 @@ COMMANDS = (
     ("new", N_("Write up a new initiative")),
     ("drafts", N_("Your drafts")),
     ("my", N_("Your initiatives and their status")),
+    ("dossier", N_("Application for recognition of an initiative (Word file)")),
     ("profile", N_("Your profile")),
     ("progress", N_("Progress against the quota (officers)")),
     ("export", N_("Spreadsheet of a unit's initiatives (officers)")),
@@ -23,6 +24,7 @@ COMMANDS = (
     ("chart", N_("Chart of progress against the quota (officers)")),
     ("invite", N_("Invite link and QR code for a unit (officers)")),
     ("digest", N_("Weekly progress digest on or off (officers)")),
+    ("guide", N_("A unit's own guide or video link, shown in /help (officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

@@ -5,7 +5,10 @@ Telegram allows about 20 messages a minute into one group, about one message a s
 30 messages a second overall. Each paced send (``PACED``) takes a slot from every window it falls in: its
 group's (``per_minute`` per ``window`` seconds, chats with a negative id), its chat's (``per_chat_per_second``
 per ``second``) and the bot's (``per_second_overall`` per ``second``); it waits (asynchronously) until all of
-them have one. A limit of ``None`` or 0 is not applied.
+them have one. A limit of ``None`` or 0 is not applied. The per-chat limit is off unless asked for: Telegram lets a
+short burst into one chat through, and at one a second a reply of two or three messages (a greeting and the first
+question, a summary) would pause a second before each. Chat ids given as names (``@channel``) are paced as chats,
+never as groups.
 
 With ``redis`` (a ``redis.asyncio.Redis`` client) the windows are shared by every process of the bot: they are
 sorted sets (``pace:group:<chat>``, ``pace:chat:<chat>``, ``pace:all:<bot id>``) checked and taken in one Lua

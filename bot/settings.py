@@ -168,6 +168,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[list[int], NoDecode] = []
     fields_of_work: Annotated[list[str], NoDecode] = []
     locales_dir: Path = ROOT / "locales"
+    field_templates_dir: Path | None = None  # help and examples per field of work; None: the built-in forms/fields
     # webhook mode (`sangkien run --webhook`)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8080
@@ -192,7 +193,7 @@ class Settings(BaseSettings):
             return ""  # DATABASE_URL= left empty (an env file's blank line) means the default
         return database_url(value) if isinstance(value, str) else value
 
-    @field_validator("sangkien_data_dir", mode="before")
+    @field_validator("sangkien_data_dir", "field_templates_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from forms.authors import parse_authors
 from forms.dates import parse_date_answer
 from forms.errors import N_, FormError
+from forms.field_templates import FieldTemplate, guidance, later_steps
 from forms.money import Money, parse_money
 from forms.template import Field, Kind
 from forms.text import clean_answer
@@ -34,8 +36,10 @@ class Form:
     """The walk asks the required fields in order (consecutive choice fields together, on one keyboard) and
     ends at the preview; optional fields are reached from there ("Add details"), and any field by "Edit"."""
 
-    def __init__(self, fields: tuple[Field, ...]) -> None:
+    def __init__(self, fields: tuple[Field, ...], templates: Mapping[str, FieldTemplate] | None = None) -> None:
         self.fields = fields
+        self.templates = dict(templates or {})  # by the key of a choice of the field step
+        self._later = {f.key for f in later_steps(fields)}
         self._index = {f.key: i for i, f in enumerate(fields)}
         self._screens: dict[str, tuple[Field, ...]] = {}
         run: list[Field] = []
@@ -64,6 +68,10 @@ class Form:
 
     def screen_indices(self, key: str) -> set[int]:
         return {self._index[f.key] for f in self.screen(key)}
+
+    def guidance(self, key: str, answers: dict[str, Any], locale: str) -> tuple[str | None, str | None]:
+        """The help line and example of the picked field of work for step ``key`` (None: the general one)."""
+        return guidance(self.templates, self._later, key, answers, locale)
 
     def start(self) -> FormState:
         return FormState(step=self.fields[0].key)

@@ -6,10 +6,12 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
+from forms.eligibility import Concern
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_
-from forms.formats import format_count, format_date_answer, format_money
+from forms.formats import format_count, format_date_answer, format_money, language
 from forms.money import Money, Period
+from forms.render_concerns import concern_blocks
 from forms.template import Field, Kind
 
 Gettext = Callable[..., str]  # gettext(message) and, for plurals, gettext(singular, plural, n)
@@ -84,8 +86,12 @@ def prompt_text(form: Form, state: FormState, _: Gettext, locale: str) -> str:
         + ("" if required else " " + escape(_("(optional)"))),
         escape(_(f.help)),
     ]
-    if f.example:
-        lines.append("<i>" + escape(_("Example: {example}").format(example=_(f.example))) + "</i>")
+    field_help, field_example = form.guidance(f.key, state.answers, language(locale))
+    if field_help:  # the picked field of work's own line, under the general question
+        lines.append("💡 " + escape(field_help))
+    example = field_example or (_(f.example) if f.example else "")
+    if example:
+        lines.append("<i>" + escape(_("Example: {example}").format(example=example)) + "</i>")
     if f.key in state.answers:
         current = value_text(f, state.answers[f.key], _, locale, limit=PREVIEW_FIELD_CHARS)
         lines.append("\n" + escape(_("Current answer:")) + "\n" + current)
@@ -105,9 +111,10 @@ def parts_text(state: FormState, _: Gettext) -> str:
     )  # fmt: skip
 
 
-def preview_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str) -> list[str]:
-    """The filled parts of the draft (long ones shortened), the empty ones named on one line, split into
-    messages that fit Telegram's limit."""
+def preview_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str,
+                   concerns: Sequence[Concern] = ()) -> list[str]:  # fmt: skip
+    """The filled parts of the draft (long ones shortened), the empty ones named on one line, then what would make
+    it ineligible or weak, split into messages that fit Telegram's limit."""
     blocks = ["<b>" + escape(_("Preview of your initiative")) + "</b>"]
     for f in form.fields:
         if f.key in answers:
@@ -124,7 +131,7 @@ def preview_chunks(form: Form, answers: dict[str, Any], _: Gettext, locale: str)
         blocks.append("⚠️ " + escape(_("Still missing: {fields}.").format(fields=names)))
     else:
         blocks.append(escape(_("Everything required is there: you can submit it now, or add details first.")))
-    return pack(blocks, "\n")
+    return pack([*blocks, *concern_blocks(concerns, _, locale, complete=not missing)], "\n")
 
 
 def step_label(form: Form, step: str, _: Gettext) -> str:

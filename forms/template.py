@@ -69,6 +69,10 @@ DEFAULT_FIELDS_OF_WORK = (
     Choice("finance", N_("Finance and accounting")),
     Choice("it", N_("Information technology and digital transformation")),
     Choice("training", N_("Training and human resources")),
+    Choice("health", N_("Health care")),
+    Choice("education", N_("Education")),
+    Choice("customer", N_("Customer service")),
+    Choice("transport", N_("Transport and logistics")),
     Choice("other", N_("Other")),
 )
 
@@ -98,7 +102,7 @@ def build_fields(fields_of_work: Sequence[Choice] = DEFAULT_FIELDS_OF_WORK) -> t
             "field",
             Kind.CHOICE,
             N_("Field of application"),
-            N_("Pick the field of work it belongs to."),
+            N_("Pick the field of work it belongs to: the help and the examples of the next steps follow it."),
             choices=tuple(fields_of_work),
             short=N_("Field"),
         ),

@@ -12,7 +12,7 @@ def routers() -> list[Router]:
     from handlers import errors, help
     from handlers.officer import chart, digest, export, invites, progress, setup, top
     from handlers.team import groups, reasons, reminders, review, team
-    from handlers.worker import drafting, drafts, edits, history, linking, navigation, profile, start
+    from handlers.worker import dossier, drafting, drafts, edits, history, linking, navigation, profile, start
 
     modules = (
         errors,
@@ -25,6 +25,7 @@ def routers() -> list[Router]:
         team,
         reminders,
         setup,  # private from here on: a bot administrator is told when no units are loaded yet
+        dossier,  # /dossier (also typed in a support group); before help: its own /cancel ends the follow-up
         help,
         linking,  # before registration: a member of the other app links this one instead of registering
         start,

@@ -9,12 +9,18 @@ from aiogram.types import Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
+from handlers.officer import guide as unit_guide
 from handlers.worker.states import Drafting
+from storage.db import Database
+from storage.guides import guide_for
 from storage.models import Member
 
 
-async def help_(message: Message, form: Form) -> None:
+async def help_(message: Message, form: Form, db: Database, member: Member | None) -> None:
     steps = "\n".join(f"{i}. {_(f.label)}" for i, f in enumerate(form.fields, start=1))
+    found = await guide_for(db, member.unit_id if member else None)
+    guide = "\n\n<b>" + _("Your unit's guide") + "</b>\n" + unit_guide.guide_line(found) if found else ""
+    by_field = _("From step {k} on, the help and the examples follow the field of application you picked.")
     await message.answer(
         "<b>"
         + _("What I can do")
@@ -27,6 +33,8 @@ async def help_(message: Message, form: Form) -> None:
             "/cancel — leave the form; the draft is kept\n"
             "/help — this message"
         )
+        + "\n"
+        + _("/dossier SK-000123 — the application for recognition (Word file); /dossier alone lists yours")
         + "\n\n"
         + "<b>"
         + _("The steps of an initiative")
@@ -39,6 +47,9 @@ async def help_(message: Message, form: Form) -> None:
             "➕ Add to the previous answer. "
             "Amounts can be typed as people say them: 14 triệu, 1,2 tỷ, 350 nghìn/tháng."
         )
+        + "\n"
+        + by_field.format(k=form.index("field") + 2)
+        + guide
     )
 
 
@@ -70,4 +81,5 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == "private")
     router.message.register(help_, Command("help"))
     router.message.register(cancel, Command("cancel"))
+    router.include_router(unit_guide.create_router())  # /guide: what /help shows, set by officers
     return router

@@ -1,2 +1,3 @@
-"""Reports for officers: the XLSX workbook, the progress chart and the invite QR code. Plain data in, bytes out;
+"""Reports: the XLSX workbook, the progress chart and the invite QR code for officers, and the application for
+recognition of an initiative (a Word file) for its author and the support team. Plain data in, bytes out;
 no Telegram, no SQL."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -19,8 +20,11 @@ from storage.events import event_stmt
 from storage.models import Initiative, Member, utcnow
 from storage.outbox import outbox_stmt
 from storage.progress import retally, untally
+from storage.similar.search import Similar, suggest
+from storage.similar.store import doc_stmt
 from storage.writer import Stmt
 
+log = logging.getLogger(__name__)
 DRAFT, SUBMITTED, DELETED, RETURNED = "draft", "submitted", "deleted", "changes_requested"
 EDITABLE = (DRAFT, RETURNED)  # the author may change these; a returned initiative is edited and resubmitted
 
@@ -145,11 +149,15 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def submit(db: Database, draft: Draft, member: Member, form: Form, today: date | None = None) -> Submitted | None:
-    """Move a complete draft to ``submitted`` (compare-and-set); None when it was not a draft any more."""
+async def submit(db: Database, draft: Draft, member: Member, form: Form, today: date | None = None, *,
+                 note: str | None = None) -> Submitted | None:  # fmt: skip
+    """Move a complete draft to ``submitted`` (compare-and-set); None when it was not a draft any more. ``note``
+    is the author's line on why it is not a duplicate of what looked like it (kept on a resubmission without one)."""
     answers = draft.state.answers
     if form.missing(answers):
         raise ValueError("the draft is incomplete")
+    title, solution = str(answers.get("title") or ""), str(answers.get("solution") or "")
+    alike = await similar_to(db, title, solution, member.unit_id, draft.id)
     now, number = utcnow(), draft.number or number_for(draft.id)
     previous, round_ = None, 1
     if draft.number is not None:  # a resubmission: compare with what the team saw last time
@@ -168,7 +176,8 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
             "phase_id = coalesce(phase_id, (SELECT id FROM phase WHERE :today BETWEEN starts_on AND ends_on)), "
             "unit_id = :unit, title = :title, solution_type = :solution_type, field_of_work = :field_of_work, "
             "applied_on = :applied_on, benefit_per_year = :benefit_per_year, "
-            "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no "
+            "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no, "
+            "differs_note = coalesce(:note, differs_note) "
             "WHERE id = :iid AND status IN ('draft', 'changes_requested') AND author_id = :author",
             {
                 **iid,
@@ -181,10 +190,12 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
                 "unit": member.unit_id,
                 "no": False,
                 "author": member.id,
+                "note": note,
             },
             guard=True,
         ),
         retally(draft.id),
+        doc_stmt(db, draft.id, member.unit_id, title, solution),  # the duplicate search reads it from now on
         Stmt("DELETE FROM author WHERE initiative_id = :iid", iid),
         Stmt("DELETE FROM attachment WHERE initiative_id = :iid", iid),
     ]
@@ -218,12 +229,23 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
                 },
             )
         )
-    detail = {"number": number, "round": round_, "changed": list(changed)}
+    detail = {"number": number, "round": round_, "changed": list(changed),
+              "similar": [[s.initiative_id, s.percent] for s in alike]}  # fmt: skip
     stmts.append(event_stmt("initiative.submitted", detail, member_id=member.id, initiative_id=draft.id))
     stmts.append(outbox_stmt("card.post", {"iid": draft.id, "round": round_, "notify": True}))  # card, then author
     result = await db.write_all(stmts)
     db.cache.drop(("draft", draft.id))
     return Submitted(number, draft.id, member.unit_id, round_, changed) if result.applied else None
+
+
+async def similar_to(db: Database, title: str, solution: str, unit_id: int | None, exclude: int) -> list[Similar]:
+    """What the card will list as most like this initiative; nothing (and a log line) if the search fails, so a
+    submission never depends on it."""
+    try:
+        return await suggest(db, title=title, solution=solution, unit_id=unit_id, exclude=exclude)
+    except Exception:
+        log.exception("duplicate search failed for initiative %s; submitted without suggestions", exclude)
+        return []
 
 
 async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:

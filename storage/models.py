@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -277,3 +277,19 @@ class ServedFile(SQLModel, table=True):
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime = Field(index=True)
+
+
+class SimilarDoc(SQLModel, table=True):
+    """A submitted initiative as the duplicate search reads it (``storage.similar``): its folded title and solution
+    start and its candidate terms. Written with every submission; every process loads the table at start and then
+    reads what changed since (``changed_ms``), so the index survives a restart and stays current across workers."""
+
+    __tablename__ = "similar_doc"
+    initiative_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("initiative.id"), primary_key=True, autoincrement=False)
+    )
+    unit_id: int | None = None
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    terms: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    changed_ms: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))  # the writer's clock, ms

@@ -11,8 +11,16 @@ from sqlalchemy import bindparam, text
 from storage.db import Database
 from storage.writer import Stmt
 
-COUNTED = ("submitted", "in_review", "changes_requested", "confirmed", "rejected")
-_IN_COUNTED = "('submitted', 'in_review', 'changes_requested', 'confirmed', 'rejected')"
+COUNTED = ("submitted", "in_review", "changes_requested", "confirmed", "rejected", "duplicate")
+TALLIED_AS = {"duplicate": "rejected"}  # a duplicate counts as a rejection
+_IN_COUNTED = "('submitted', 'in_review', 'changes_requested', 'confirmed', 'rejected', 'duplicate')"
+
+
+def _tallied(status: str) -> str:
+    """The status an initiative is counted under, in SQL (``status`` is a column expression)."""
+    return f"CASE {status} WHEN 'duplicate' THEN 'rejected' ELSE {status} END"
+
+
 _PATH = (
     "WITH RECURSIVE up(id, parent_id, depth) AS ("
     " SELECT id, parent_id, 0 FROM unit WHERE id = (SELECT unit_id FROM initiative WHERE id = :iid)"
@@ -26,7 +34,7 @@ def untally(initiative_id: int) -> Stmt:
         _PATH + "UPDATE tally SET count = count - 1, "
         "benefit = benefit - (SELECT coalesce(benefit_per_year, 0) FROM initiative WHERE id = :iid), "
         "social = social - (SELECT CASE WHEN has_social_benefit THEN 1 ELSE 0 END FROM initiative WHERE id = :iid) "
-        "WHERE status = (SELECT status FROM initiative WHERE id = :iid) "
+        f"WHERE status = (SELECT {_tallied('status')} FROM initiative WHERE id = :iid) "
         "AND phase_id = (SELECT coalesce(phase_id, 0) FROM initiative WHERE id = :iid) "
         "AND unit_id IN (SELECT id FROM up)",
         {"iid": initiative_id},
@@ -37,7 +45,7 @@ def retally(initiative_id: int) -> Stmt:
     """Count the initiative again as its row now stands (after the change)."""
     return Stmt(
         _PATH + "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
-        "SELECT up.id, coalesce(i.phase_id, 0), i.status, 1, coalesce(i.benefit_per_year, 0), "
+        f"SELECT up.id, coalesce(i.phase_id, 0), {_tallied('i.status')}, 1, coalesce(i.benefit_per_year, 0), "
         "CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END FROM up JOIN initiative i ON i.id = :iid "
         f"WHERE i.status IN {_IN_COUNTED} "
         "ON CONFLICT (unit_id, phase_id, status) DO UPDATE SET count = tally.count + excluded.count, "
@@ -60,10 +68,10 @@ async def recount(db: Database) -> None:
             "SELECT u.parent_id, c.unit FROM closure c JOIN unit u ON u.id = c.ancestor "
             "WHERE u.parent_id IS NOT NULL) "
             "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
-            "SELECT c.ancestor, coalesce(i.phase_id, 0), i.status, count(*), sum(coalesce(i.benefit_per_year, 0)), "
-            "sum(CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END) "
+            f"SELECT c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.status')}, count(*), "
+            "sum(coalesce(i.benefit_per_year, 0)), sum(CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END) "
             "FROM initiative i JOIN closure c ON c.unit = i.unit_id "
-            f"WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor, coalesce(i.phase_id, 0), i.status"
+            f"WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.status')}"
         ),
     )
 
@@ -205,8 +213,10 @@ async def subtree_initiatives(db: Database, unit_id: int) -> list[dict[str, obje
     async with db.read_engine.connect() as conn:
         rows = (await conn.execute(text(
             _DOWN + "SELECT i.id, i.number, i.title, u.name, i.solution_type, i.field_of_work, i.status, "
-            "i.submitted_at, i.decided_at, i.benefit_per_year, i.answers FROM initiative i "
-            f"JOIN down ON i.unit_id = down.id JOIN unit u ON u.id = i.unit_id WHERE i.status IN {_IN_COUNTED} "
+            "i.submitted_at, i.decided_at, i.benefit_per_year, i.answers, o.number AS duplicate_of, i.differs_note "
+            "FROM initiative i "
+            "JOIN down ON i.unit_id = down.id JOIN unit u ON u.id = i.unit_id "
+            f"LEFT JOIN initiative o ON o.id = i.duplicate_of_id WHERE i.status IN {_IN_COUNTED} "
             "ORDER BY i.id"), {"unit": unit_id})).mappings().all()  # fmt: skip
         authors: dict[int, list[str]] = {}
         for iid, name, share in await conn.execute(text(

@@ -1,5 +1,5 @@
-"""Review by the support team: take, confirm, return for changes, reject. Each is one compare-and-set
-statement, so of several members pressing at once exactly one decides."""
+"""Review by the support team: take, confirm, return for changes, reject, mark as a duplicate of an earlier one.
+Each is one compare-and-set statement, so of several members pressing at once exactly one decides."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from enum import StrEnum
 
 from sqlalchemy import text
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Author, Event, Initiative, Member, ReviewCard, Unit, utcnow
 from storage.outbox import outbox_stmt
 from storage.progress import counted_change
+from storage.similar.search import Similar
 from storage.writer import Stmt
 
 OPEN = ("submitted", "in_review")
@@ -25,6 +27,7 @@ class Decision(StrEnum):
     CONFIRM = "confirmed"
     CHANGES = "changes_requested"
     REJECT = "rejected"
+    DUPLICATE = "duplicate"  # with the original it repeats (``duplicate_of_id``); counted as a rejection
 
 
 async def take(db: Database, initiative_id: int, member_id: int, round_: int) -> bool:
@@ -47,18 +50,22 @@ async def take(db: Database, initiative_id: int, member_id: int, round_: int) ->
 
 
 async def decide(db: Database, initiative_id: int, member_id: int, decision: Decision, reason: str | None,
-                 round_: int) -> bool:  # fmt: skip
-    """Record the decision for this round unless someone already decided (then False). The card's new look and
-    the author's notice go through the outbox, in the same transaction."""
+                 round_: int, original: Initiative | None = None) -> bool:  # fmt: skip
+    """Record the decision for this round unless someone already decided (then False); a duplicate names its
+    ``original``. The card's new look and the author's notice go through the outbox, in the same transaction."""
+    if (decision is Decision.DUPLICATE) != (original is not None and original.id != initiative_id):
+        raise ValueError("a duplicate, and only a duplicate, names another initiative as its original")
     now = utcnow()
     change = Stmt(
         "UPDATE initiative SET status = :status, decided_by_id = :m, decided_at = :now, decision_reason = :reason, "
-        "updated_at = :now WHERE id = :id AND status IN ('submitted', 'in_review') AND review_round = :round",
+        "duplicate_of_id = :original, updated_at = :now "
+        "WHERE id = :id AND status IN ('submitted', 'in_review') AND review_round = :round",
         {"status": decision.value, "m": member_id, "now": now, "reason": reason, "id": initiative_id,
-         "round": round_},
+         "round": round_, "original": original.id if original else None},
         guard=True,
     )  # fmt: skip
-    event = event_stmt(f"review.{decision.value}", {"reason": reason}, member_id=member_id, initiative_id=initiative_id)
+    detail = {"reason": reason, **({"of": original.number} if original else {})}
+    event = event_stmt(f"review.{decision.value}", detail, member_id=member_id, initiative_id=initiative_id)
     notice = {"iid": initiative_id, "status": decision.value, "reason": reason}
     result = await db.write_all(
         [
@@ -83,6 +90,8 @@ class Review:
     taken_by: Member | None
     decided_by: Member | None
     changed: tuple[str, ...] = ()  # fields changed by the latest resubmission
+    similar: tuple[Similar, ...] = ()  # what was most like it when it was (last) submitted
+    duplicate_of: Initiative | None = None
 
 
 async def load(db: Database, initiative_id: int) -> Review | None:
@@ -100,8 +109,20 @@ async def load(db: Database, initiative_id: int) -> Review | None:
         decided = await session.get(Member, item.decided_by_id) if item.decided_by_id else None
         submitted = select(Event).where(Event.initiative_id == item.id, Event.kind == "initiative.submitted")
         last = (await session.exec(submitted.order_by(col(Event.id).desc()))).first()
-        changed = tuple(json.loads(last.detail).get("changed", [])) if last else ()
-        return Review(item, author, unit, list(authors.all()), taken, decided, changed)
+        detail = json.loads(last.detail) if last else {}
+        similar = await listed(session, detail.get("similar", []))
+        original = await session.get(Initiative, item.duplicate_of_id) if item.duplicate_of_id else None
+        return Review(item, author, unit, list(authors.all()), taken, decided, tuple(detail.get("changed", [])),
+                      similar, original)  # fmt: skip
+
+
+async def listed(session: AsyncSession, pairs: list[list[int]]) -> tuple[Similar, ...]:
+    """The suggestions recorded at submission ([id, percent] pairs) as they stand now."""
+    ids = [int(iid) for iid, _ in pairs]
+    rows = (await session.exec(select(Initiative).where(col(Initiative.id).in_(ids)))).all() if ids else []
+    by_id = {row.id: row for row in rows}
+    return tuple(Similar(iid, by_id[iid].number or "", by_id[iid].title or "", by_id[iid].status, int(percent))
+                 for iid, percent in pairs if iid in by_id)  # fmt: skip
 
 
 def card_stmt(*, initiative_id: int, chat_id: int, message_id: int, round_: int) -> Stmt:
@@ -170,6 +191,11 @@ async def queue(db: Database, chat_id: int) -> list[Waiting]:
 def _aware(value: datetime | str) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def initiative(db: Database, initiative_id: int) -> Initiative | None:
+    async with db.session() as session:
+        return await session.get(Initiative, initiative_id)
 
 
 async def by_number(db: Database, number: str) -> Initiative | None:

@@ -66,7 +66,8 @@ async def test_worker_completes_an_initiative_across_a_kill_9(
     replies = await worker.send("14 triệu/năm")
     summary = replies[-1]
     assert vi("Preview of your initiative") in summary.text and "14" in summary.text
-    assert summary.button_texts() == [vi("📨 Submit for review"), vi("➕ Add details"), vi("✏️ Edit")]
+    solution = "⚠️ " + vi("Solution")  # a 20-word solution is warned about, with a button to it; nothing blocked
+    assert summary.button_texts() == [vi("📨 Submit for review"), vi("➕ Add details"), vi("✏️ Edit"), solution]
     await worker.click(vi("➕ Add details"), expect=0)
     await fake.wait_for(lambda: summary.edits == 1)  # the buttons of the empty parts, in place
     await worker.click(vi("Files"))

@@ -232,8 +232,11 @@ async def fill_form(user: ZaloUser, *, title: str = TITLE, before: str = BEFORE,
 
 
 async def submit(user: ZaloUser) -> str:
-    """Types "gửi duyệt" on the summary; returns the number the bot gives."""
+    """Types "gửi duyệt" on the summary (and, when the bot first lists similar initiatives, "1": submit anyway);
+    returns the number the bot gives."""
     (done,) = await user.send("gửi duyệt")
+    if done.body.startswith(vi("Before you submit: these initiatives look like yours.")):
+        (done,) = await user.send("1")
     found = NUMBER.search(done.body)
     assert found and "Đã gửi duyệt" in done.body, done.body
     return found[0]
@@ -365,7 +368,7 @@ async def test_a_zalo_group_takes_and_returns_it_with_a_reason(world: World) -> 
     assert TITLE in card.body and "14 triệu đồng/năm" in card.body and "Đang kiểm tra" not in card.body
     commands = [line for line in card.body.splitlines() if line.endswith(number) or f"{number}:" in line]
     assert [line.split(" SK-")[0] for line in commands] == [
-        "🙋 Nhận kiểm tra", "✅ Xác nhận", "↩️ Trả lại bổ sung", "⛔ Từ chối", "📄 Xem đầy đủ"
+        "🙋 Nhận kiểm tra", "✅ Xác nhận", "↩️ Trả lại bổ sung", "⛔ Từ chối", "🔁 Trùng lặp với…", "📄 Xem đầy đủ"
     ], card.body  # fmt: skip
     assert commands[2].startswith(f"↩️ Trả lại bổ sung {number}:")  # then the reason
 

@@ -66,18 +66,43 @@ def counting_user(app: App, **kwargs: Any) -> CountingUser:
     return user
 
 
-async def write_up(user: CountingUser) -> None:
-    """/new to the number: the required parts only; no Done, no Skip."""
+@dataclass(frozen=True)
+class WriteUp:
+    title: str
+    before: str
+    solution: str
+    place: str
+    applied: str
+    money: str
+
+
+FIRST = WriteUp(TITLE, BEFORE, SOLUTION, PLACE, "15/03/2022", "14 triệu/năm")
+NEXT = WriteUp(  # another initiative of the same worker, its solution long enough to raise no warning
+    "Súc rửa bể chứa theo độ đục của nước",
+    "Bể chứa được súc rửa mỗi tháng một lần theo lịch cố định, kể cả mùa khô khi nước rất trong; tốn nước sạch.",
+    "Tổ vận hành đo độ đục của nước đầu vào mỗi sáng và ghi vào sổ giao ca. Khi độ đục vượt ngưỡng của bể thì "
+    "súc rửa ngay trong tuần; mùa khô nước trong thì giãn lịch ra hai tháng một lần. Bảng ngưỡng của từng bể "
+    "được xem lại mỗi quý cùng phòng kỹ thuật.",
+    "Nhà máy nước Hoàng Văn Thụ, Công ty CP Cấp nước Lạng Sơn",
+    "02/06/2022",
+    "30 triệu/năm",
+)
+
+
+async def write_up(user: CountingUser, item: WriteUp = FIRST) -> Sent:
+    """/new to the number: the required parts only; no Done, no Skip. Returns the summary Submit was pressed on."""
     await user.send("/new")
-    await user.send(TITLE)
+    await user.send(item.title)
     await user.click(vi("Technical solution"))
     await user.click(vi("Production and operation"))
-    await user.send(BEFORE)
-    await user.send(SOLUTION)
-    await user.send(PLACE)
-    await user.send("15/03/2022")
-    await user.send("14 triệu/năm")
+    await user.send(item.before)
+    await user.send(item.solution)
+    await user.send(item.place)
+    await user.send(item.applied)
+    await user.send(item.money)
+    summary = user.last
     await user.click(vi("📨 Submit for review"))
+    return summary
 
 
 async def newest(app: App) -> Initiative:
@@ -128,7 +153,10 @@ async def test_a_registered_workers_next_initiative_takes_at_most_10_actions(app
     await user.click(user.last.button_texts()[0])
     await write_up(user)
     user.start_counting()
-    await write_up(user)
+    summary = await write_up(user, NEXT)
     await check_submitted(app)
+    # a clean, complete initiative: no warning, and no button more than Submit, Add details and Edit
+    assert vi("Before you submit, check:") not in summary.text
+    assert summary.button_texts() == [vi("📨 Submit for review"), vi("➕ Add details"), vi("✏️ Edit")]
     actions, messages, _ = user.report("next initiative")
     assert actions <= GOALS["next initiative"] and messages <= 10

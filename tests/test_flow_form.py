@@ -8,6 +8,7 @@ import unicodedata
 
 from sqlmodel import col, select
 
+from forms.eligibility import MIN_SOLUTION_WORDS, SHORT_SOLUTION
 from forms.template import SOLUTION_TYPES
 from storage.models import Attachment, Author, Event, Initiative
 from tests.conftest import App
@@ -48,7 +49,10 @@ async def test_whole_initiative_is_submitted_with_a_number(app: App, worker: TgU
     preview = worker.last
     assert PREVIEW in preview.text
     assert TITLE in preview.text and shown_money(app, "14 triệu/năm") in preview.text
-    assert preview.button_texts() == [SUBMIT, ADD, EDIT]  # the short summary: no optional step was asked
+    # the short summary (no optional step was asked), and a warning that does not block: a 20-word solution is
+    # too short to describe the essence, with the button to that step
+    assert preview.button_texts() == [SUBMIT, ADD, EDIT, "⚠️ " + vi("Solution")]
+    assert vi(SHORT_SOLUTION, words=20, min=MIN_SOLUTION_WORDS) in preview.text
     assert vi("Not filled in (optional): {fields}.", fields=", ".join(vi(d) for d in DETAILS)) in preview.text
     assert vi("Authors and shares") not in preview.text  # only the filled parts are shown
     replies = await worker.click(SUBMIT)

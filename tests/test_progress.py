@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from storage.db import Database
 from storage.models import utcnow
-from storage.progress import COUNTED, counted_change, progress_for, recount, tallies
+from storage.progress import COUNTED, TALLIED_AS, counted_change, progress_for, recount, tallies
 from storage.roles import OFFICER
 from storage.unit_files import read_phases, read_units
 from storage.units import export_units, import_phases, import_units
@@ -26,11 +26,12 @@ from tests.test_review import give
 
 NEXT = {
     "draft": ["submitted"],
-    "submitted": ["in_review", "confirmed", "changes_requested", "rejected"],
-    "in_review": ["confirmed", "changes_requested", "rejected"],
+    "submitted": ["in_review", "confirmed", "changes_requested", "rejected", "duplicate"],
+    "in_review": ["confirmed", "changes_requested", "rejected", "duplicate"],
     "changes_requested": ["submitted"],
     "confirmed": [],
     "rejected": [],
+    "duplicate": [],  # counted as a rejection
 }
 
 trees = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20)
@@ -84,6 +85,7 @@ async def brute_force(db: Database, parent_of: list[int | None]) -> dict[int, di
     for unit, status, benefit, social in rows:
         if status not in COUNTED:
             continue
+        status = TALLIED_AS.get(status, status)
         node: int | None = unit
         while node is not None:
             entry = totals[node][status]

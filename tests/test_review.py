@@ -78,6 +78,7 @@ async def test_a_worker_submits_the_team_returns_it_the_worker_resubmits_and_it_
         "✅ Xác nhận",
         "↩️ Trả lại bổ sung",
         "⛔ Từ chối",
+        "🔁 Trùng lặp với…",
         "📄 Xem đầy đủ",
     ]
 
@@ -325,7 +326,14 @@ async def test_take_return_and_confirm_in_an_english_group(app: App) -> None:
     first, second = crew.in_group(crew.support[0]), crew.in_group(crew.support[1])
     await fill_to_preview_en(crew.worker)
     card = card_of(first)
-    assert card.button_texts() == ["🙋 Take", "✅ Confirm", "↩️ Request changes", "⛔ Reject", "📄 Full text"]
+    assert card.button_texts() == [
+        "🙋 Take",
+        "✅ Confirm",
+        "↩️ Request changes",
+        "⛔ Reject",
+        "🔁 Duplicate of…",
+        "📄 Full text",
+    ]
     await first.click("Take", message=card, expect=0)
     assert "Taken by Phạm Tổ viên 1" in app.fake.messages[GROUP["id"]][card.message_id].text
     await first.click("Request changes", message=card)

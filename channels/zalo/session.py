@@ -55,7 +55,7 @@ from channels.zalo.menus import Menus
 from handlers.ui.callbacks import ReviewAction, ReviewCb
 
 log = logging.getLogger(__name__)
-NEEDS_REASON = {ReviewAction.CHANGES, ReviewAction.REJECT}
+NEEDS_REASON = {ReviewAction.CHANGES, ReviewAction.REJECT, ReviewAction.DUPLICATE}
 Resolve = Callable[[int], Awaitable[str | None]]
 Link = Callable[[bytes, str], Awaitable[str]]
 HARMLESS = (m.SetMyCommands, m.DeleteMyCommands, m.DeleteMessage, m.DeleteWebhook, m.SetWebhook, m.SetChatMenuButton)
@@ -78,7 +78,8 @@ def card_commands(text: str, choices: list[Choice], number: str) -> str:
     lines, decides = [], False
     for choice in choices:
         action = ReviewCb.unpack(choice.callback_data or "").action if choice.callback_data else None
-        reason = ": " + _("reason") if action in NEEDS_REASON else ""
+        asked = _("number of the original") if action is ReviewAction.DUPLICATE else _("reason")
+        reason = ": " + asked if action in NEEDS_REASON else ""
         decides = decides or action is not ReviewAction.FULL
         lines.append(f"{choice.label} {number}{reason}")
     intro = _("To decide, send one of these:") if decides else _("For the whole text, send:")

@@ -14,6 +14,7 @@ from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
+from forms.errors import N_
 from forms.formats import format_count
 from handlers.officer.progress import officer_unit
 from handlers.worker.drafts import STATUS
@@ -22,6 +23,8 @@ from storage.db import Database
 from storage.models import Member
 from storage.progress import subtree_initiatives, subtree_lines
 from storage.units import get_unit
+
+DUPLICATE = N_("duplicate")  # the one status /my and the export name that STATUS does not list
 
 
 def _label(form: Form, key: str, value: object) -> str:
@@ -55,7 +58,8 @@ async def export(message: Message, command: CommandObject, db: Database, member:
     ]  # fmt: skip
     items = [
         (row["number"], row["title"], row["authors"], row["name"], _label(form, "solution_type", row["solution_type"]),
-         _label(form, "field", row["field_of_work"]), _(STATUS.get(str(row["status"]), str(row["status"]))),
+         _label(form, "field", row["field_of_work"]), _(STATUS.get(str(row["status"]), DUPLICATE)),
+         row["duplicate_of"] or "", row["differs_note"] or "",
          _local(row["submitted_at"], tz), _local(row["decided_at"], tz), row["benefit_per_year"],
          json.loads(str(row["answers"])).get("benefit_social", ""))
         for row in await subtree_initiatives(db, unit_id)
@@ -64,7 +68,8 @@ async def export(message: Message, command: CommandObject, db: Database, member:
         [_("Unit"), _("Code"), _("Confirmed"), _("Quota"), _("% of quota"), _("Waiting"), _("Returned"),
          _("Money benefit (đồng/year)"), _("With a social benefit")], summary,
         [_("Number"), _("Initiative name"), _("Authors"), _("Unit"), _("Type of solution"), _("Field of application"),
-         _("Status"), _("Submitted"), _("Decided"), _("Money benefit (đồng/year)"), _("Social benefit")], items,
+         _("Status"), _("Duplicate of"), _("How it differs (author)"), _("Submitted"), _("Decided"),
+         _("Money benefit (đồng/year)"), _("Social benefit")], items,
         (_("Summary"), _("Initiatives")),
     )  # fmt: skip
     name = f"sang-kien-{unit.code}-{datetime.now(tz):%Y%m%d}.xlsx"

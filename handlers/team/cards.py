@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -21,11 +22,14 @@ from forms.money import Money
 from forms.render import money_text, value_text
 from handlers.ui.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
 from handlers.ui.keyboards import button, markup
+from handlers.worker.dossier_ask import DossierAction, DossierCb
+from handlers.worker.drafts import STATUS
 from storage.db import Database
 from storage.members import set_reachable
-from storage.models import Member, ReviewGroup
+from storage.models import Initiative, Member, ReviewGroup
 from storage.review import Decision, Review
 from storage.roles import officers_above
+from storage.similar.search import Similar
 
 log = logging.getLogger(__name__)
 SOLUTION_PREVIEW = 400
@@ -51,6 +55,9 @@ def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
     if item.review_round > 1:
         names = ", ".join(_(f.label) for f in form.fields if f.key in review.changed)
         lines.insert(1, "🔁 " + escape(_("Resubmitted; changed: {fields}").format(fields=names or "—")))
+    lines += similar_block(review.similar, _("Similar initiatives when it was submitted:"))
+    if item.differs_note:
+        lines.append("✍️ " + escape(_("The author says how it differs: {note}").format(note=item.differs_note)))
     if review.taken_by and item.status == "in_review":
         lines.append("\n👤 " + escape(_("Taken by {name}").format(name=review.taken_by.full_name)))
     if item.status in {d.value for d in Decision} and review.decided_by and item.decided_at:
@@ -59,8 +66,10 @@ def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
             Decision.CONFIRM.value: "✅ " + _("Confirmed by {name}, {when}"),
             Decision.CHANGES.value: "↩️ " + _("Returned for changes by {name}, {when}"),
             Decision.REJECT.value: "⛔ " + _("Rejected by {name}, {when}"),
+            Decision.DUPLICATE.value: "🔁 " + _("Marked by {name} as a duplicate of {original}, {when}"),
         }[item.status]
-        lines.append("\n" + escape(verdict.format(name=review.decided_by.full_name, when=when)))
+        original = review.duplicate_of.number if review.duplicate_of else "—"
+        lines.append("\n" + escape(verdict.format(name=review.decided_by.full_name, when=when, original=original)))
         if item.decision_reason:
             lines.append(escape(_("Reason: {reason}").format(reason=item.decision_reason)))
     return "\n".join(lines)
@@ -77,9 +86,27 @@ def card_keyboard(initiative_id: int, round_: int, is_open: bool) -> InlineKeybo
         [
             [b(_("🙋 Take"), ReviewAction.TAKE), b(_("✅ Confirm"), ReviewAction.CONFIRM)],
             [b(_("↩️ Request changes"), ReviewAction.CHANGES), b(_("⛔ Reject"), ReviewAction.REJECT)],
+            [b(_("🔁 Duplicate of…"), ReviewAction.DUPLICATE)],
             full,
         ]
     )
+
+
+def similar_line(found: Similar, n: int | None = None) -> str:
+    """One similar initiative: its number, name, status and how alike it is (HTML)."""
+    status = _(STATUS.get(found.status, found.status))
+    text = _("{number} · {title} — {status}, {percent}% alike").format(
+        number=found.number, title=found.title, status=status, percent=found.percent
+    )
+    return escape(f"{n}. {text}" if n is not None else "• " + text)
+
+
+def similar_block(found: Sequence[Similar], heading: str, *, numbered: bool = False) -> list[str]:
+    if not found:
+        return []
+    return ["", "<b>" + escape(heading) + "</b>"] + [
+        similar_line(s, n if numbered else None) for n, s in enumerate(found, 1)
+    ]
 
 
 def submitted_text(number: str, has_group: bool) -> str:
@@ -104,15 +131,22 @@ async def tell_officers(bot: Bot, db: Database, i18n: I18n, number: str, unit_id
         await send_private(bot, officer, text, db=db)
 
 
-def notice_text(status: str, number: str, title: str, reason: str | None) -> tuple[str, bool]:
+def notice_text(status: str, number: str, title: str, reason: str | None,
+                original: Initiative | None = None) -> tuple[str, bool]:  # fmt: skip
     """The author's notice of a decision, and whether it carries the "edit and resubmit" button."""
     if status == Decision.CONFIRM.value:
         text = _("Your initiative {number} “{title}” is confirmed. It now counts toward your unit's quota.")
     elif status == Decision.CHANGES.value:
         text = _("Your initiative {number} “{title}” was returned for changes. Reason: {reason}")
+    elif status == Decision.DUPLICATE.value:
+        text = _("Your initiative {number} “{title}” repeats {original} “{original_title}”, so it is not counted.")
+        if reason:
+            text += " " + _("Note: {reason}")
     else:
         text = _("Your initiative {number} “{title}” was not accepted. Reason: {reason}")
-    return text.format(number=escape(number), title=escape(title), reason=escape(reason or "")), (
+    names = {"original": escape(original.number or "") if original else "—",
+             "original_title": escape(original.title or "") if original else ""}  # fmt: skip
+    return text.format(number=escape(number), title=escape(title), reason=escape(reason or ""), **names), (
         status == Decision.CHANGES.value
     )
 
@@ -121,9 +155,14 @@ async def notify_author(bot: Bot, i18n: I18n, review: Review, status: str, reaso
                         db: Database | None = None) -> None:  # fmt: skip
     item, author = review.initiative, review.author
     with i18n.use_locale(author.language):
-        text, editable = notice_text(status, item.number or "", item.title or "", reason)
+        text, editable = notice_text(status, item.number or "", item.title or "", reason, review.duplicate_of)
         action = DraftCb(action=DraftAction.RESUME, draft=item.id or 0)
         keyboard = markup([[button(_("✏️ Edit and resubmit"), action)]]) if editable else None
+        # -- the dossier (issue 11): a confirmed initiative's notice offers the application for recognition
+        if status == Decision.CONFIRM.value:
+            dossier = DossierCb(action=DossierAction.OPEN, initiative=item.id or 0)
+            keyboard = markup([[button(_("📄 Application form (Word file)"), dossier)]])
+        # -- end of the dossier's part
     await send_private(bot, author, text, keyboard, db=db)
 
 

@@ -1,5 +1,6 @@
-"""The reason for a return or a rejection, typed in the support group in reply to a ForceReply: checked like an
-answer (words, length, NFC), recorded with a compare-and-set on status and round; anything else is answered."""
+"""The reason for a return or a rejection, or the original a duplicate repeats ("2", "SK-000045: note"), typed in
+the support group in reply to a ForceReply: checked like an answer (words, length, NFC), recorded with a
+compare-and-set on status and round; anything else is answered."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from storage.db import Database
 from storage.groups import group_of_chat
 from storage.models import Member
 from storage.review import Decision, decide, load
+from storage.similar.originals import Pick, Problem, pick_original
 
 
 async def reason(message: Message, state: FSMContext, db: Database, member: Member | None, admins: frozenset[int],
@@ -40,18 +42,38 @@ async def reason(message: Message, state: FSMContext, db: Database, member: Memb
         await state.clear()
         await message.reply(_("You are no longer in the support team of this unit, so nothing was recorded."))
         return
+    decision = Decision(data["decision"])
     try:
-        text = clean_answer(message.text or "", multiline=True, max_len=REASON_MAX, min_len=3)
+        text = clean_answer(message.text or "", multiline=True, max_len=REASON_MAX,
+                            min_len=1 if decision is Decision.DUPLICATE else 3)  # fmt: skip
     except FormError as err:
         problem = "⚠️ " + escape(_(err.msgid).format(**err.params))
         await ask_again(message, state, problem + "\n" + _("Please send the reason again (or /cancel)."))
         return
+    original = None
+    if decision is Decision.DUPLICATE:
+        pick = await pick_original(db, review.initiative, review.similar, text)
+        if pick.original is None:
+            await ask_again(message, state, "⚠️ " + escape(problem_text(pick)))
+            return
+        original, text = pick.original, pick.note
     iid, round_ = review.initiative.id or 0, int(data.get("round", review.initiative.review_round))
-    decided = await decide(db, iid, actor.id or 0, Decision(data["decision"]), text, round_)  # the effect first
+    decided = await decide(db, iid, actor.id or 0, decision, text or None, round_, original)  # the effect first
     await state.clear()
     if not decided:
         await message.reply(escape(out_of_date_text(await load(db, iid), round_, tz)))
     await outbox.flush()
+
+
+def problem_text(pick: Pick) -> str:
+    again = _("Reply with a place in the list or an initiative's number, e.g. SK-000045 (or /cancel).")
+    problem = {
+        Problem.UNREADABLE: _("I could not read which initiative you mean."),
+        Problem.UNKNOWN: _("No submitted initiative has the number {number}."),
+        Problem.ITSELF: _("{number} is this very initiative."),
+        Problem.ELSEWHERE: _("{number} is not from this unit or the units it is compared with."),
+    }[pick.problem or Problem.UNREADABLE]
+    return problem.format(number=pick.named) + " " + again
 
 
 async def ask_again(message: Message, state: FSMContext, text: str) -> None:

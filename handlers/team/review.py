@@ -6,6 +6,7 @@ the round. The card's new look and the author's notice go through the outbox, co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -18,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from forms.engine import Form
 from forms.formats import format_datetime
 from handlers.delivery import Outbox
+from handlers.team.cards import similar_block
 from handlers.team.fulltext import send_full_text
 from handlers.ui.callbacks import ReviewAction, ReviewCb
 from storage.db import Database
@@ -25,9 +27,10 @@ from storage.groups import group_of_chat
 from storage.models import Member
 from storage.review import OPEN, Decision, Review, acting_member, card_at, decide, load, take
 from storage.roles import may_review
+from storage.similar.search import Similar
 
 DECISIONS = {ReviewAction.CONFIRM: Decision.CONFIRM, ReviewAction.CHANGES: Decision.CHANGES,
-             ReviewAction.REJECT: Decision.REJECT}  # fmt: skip
+             ReviewAction.REJECT: Decision.REJECT, ReviewAction.DUPLICATE: Decision.DUPLICATE}  # fmt: skip
 REASON_MAX = 1000
 
 
@@ -71,7 +74,7 @@ async def press(query: CallbackQuery, callback_data: ReviewCb, state: FSMContext
                            show_alert=not confirmed)  # fmt: skip
     else:
         await ask_reason(query, message, state, DECISIONS[action], iid, item.number or "", card.round, i18n, db,
-                         actor.full_name)  # fmt: skip
+                         actor.full_name, review.similar)  # fmt: skip
         return
     await outbox.flush()
 
@@ -96,14 +99,24 @@ async def take_it(query: CallbackQuery, db: Database, actor: Member, review: Rev
 
 
 async def ask_reason(query: CallbackQuery, card: Message, state: FSMContext, decision: Decision, iid: int,
-                     number: str, round_: int, i18n: I18n, db: Database, name: str) -> None:  # fmt: skip
+                     number: str, round_: int, i18n: I18n, db: Database, name: str,
+                     similar: Sequence[Similar] = ()) -> None:  # fmt: skip
     group = await group_of_chat(db, card.chat.id)
     with i18n.use_locale(group.language if group else get_i18n().current_locale):  # privately: the presser's
-        text = (
-            _("{name}, reply with the reason for returning {number} (or /cancel).")
-            if decision is Decision.CHANGES
-            else _("{name}, reply with the reason for rejecting {number} (or /cancel).")
-        ).format(name=query.from_user.mention_html(name), number=number)  # the mention makes the reply selective
+        which = (
+            _("{name}, which earlier initiative does {number} repeat? Reply with its place in the list below or its "
+              "number (e.g. SK-000045), and a note if you like (or /cancel).")
+            if similar
+            else _("{name}, which earlier initiative does {number} repeat? Reply with its number (e.g. SK-000045), "
+                   "and a note if you like (or /cancel).")
+        )  # fmt: skip
+        text = {
+            Decision.CHANGES: _("{name}, reply with the reason for returning {number} (or /cancel)."),
+            Decision.REJECT: _("{name}, reply with the reason for rejecting {number} (or /cancel)."),
+            Decision.DUPLICATE: which,
+        }[decision].format(name=query.from_user.mention_html(name), number=number)  # the mention: a selective reply
+        if decision is Decision.DUPLICATE and similar:
+            text += "\n" + "\n".join(similar_block(similar, _("Most similar when it was submitted:"), numbered=True))
     await query.answer()
     prompt = await card.reply(text, reply_markup=ForceReply(selective=True))
     await state.set_state(Reviewing.reason)  # the reply to this very question is the reason
@@ -121,7 +134,8 @@ def out_of_date_text(review: Review | None, round_: int, tz: ZoneInfo) -> str:
     if review.decided_by is None or item.decided_at is None:
         return _("This initiative was already decided.")
     when = format_datetime(item.decided_at, get_i18n().current_locale, tz)
-    verdict = {"confirmed": _("confirmed"), "changes_requested": _("returned for changes"), "rejected": _("rejected")}
+    verdict = {"confirmed": _("confirmed"), "changes_requested": _("returned for changes"), "rejected": _("rejected"),
+               "duplicate": _("a duplicate")}  # fmt: skip
     return _("Already decided: {verdict} by {name}, {when}.").format(
         verdict=verdict.get(item.status, item.status), name=review.decided_by.full_name, when=when
     )

@@ -80,6 +80,7 @@ class ReviewAction(StrEnum):
     CHANGES = "r"
     REJECT = "x"
     FULL = "f"
+    DUPLICATE = "o"  # asks which earlier initiative (the original) it repeats; not "d", a drafts button's letter
 
 
 class ReviewCb(CallbackData, prefix="v2r"):
@@ -88,6 +89,19 @@ class ReviewCb(CallbackData, prefix="v2r"):
 
     action: ReviewAction
     initiative: Id
+    round: Small
+
+
+class SubmitAction(StrEnum):
+    ANYWAY = "s"  # submit although similar initiatives exist
+    NOTE = "n"  # first say in one line how it differs
+
+
+class SubmitCb(CallbackData, prefix="v1s"):
+    """A button under the similar initiatives shown before a submission; ``round`` as on the preview's Submit."""
+
+    action: SubmitAction
+    draft: Id
     round: Small
 
 

@@ -161,23 +161,28 @@ def step(form: Form, state: FormState, draft_id: int) -> InlineKeyboardMarkup:
 
 
 def preview(form: Form, answers: dict[str, Any], draft_id: int, view: View = View.SUMMARY,
-            round_: int = 0) -> InlineKeyboardMarkup:  # fmt: skip
+            round_: int = 0, fixes: Sequence[str] = ()) -> InlineKeyboardMarkup:  # fmt: skip
     """The summary: Submit, Add details, Edit. Its two last buttons open, in place, the empty optional parts
-    (➕) or every part (✏️ filled, ➕ empty), with short labels. Submit carries the rounds of review so far."""
+    (➕) or every part (✏️ filled, ➕ empty), with short labels. Submit carries the rounds of review so far.
+    ``fixes`` are the steps the preview warns about: a ⚠️ button to each, under the others (every part's button
+    in the full view)."""
     sending = form_data(Nav.SUBMIT, draft_id, -1, round_)
     submit = [] if form.missing(answers) else [button(_("📨 Submit for review"), sending)]
     details = form.details(answers)
     edit_all = button(_("✏️ Edit"), form_data(Nav.MORE, draft_id, -1, View.ALL))
 
     def part(f: Field) -> InlineKeyboardButton:
-        mark = "✏️ " if f.key in answers else "➕ "
+        mark = "⚠️ " if f.key in fixes else "✏️ " if f.key in answers else "➕ "
         return button(mark + _(f.button_label), form_data(Nav.EDIT, draft_id, -1, form.index(f.key)))
+
+    def warned(shown: Sequence[Field] = ()) -> list[list[InlineKeyboardButton]]:  # a step already shown keeps one
+        return flow([part(form[key]) for key in dict.fromkeys(fixes) if form[key] not in shown])
 
     if view is View.SUMMARY:
         add = [button(_("➕ Add details"), form_data(Nav.MORE, draft_id, -1, View.DETAILS))] if details else []
-        return markup([submit, *flow([*add, edit_all])])
+        return markup([submit, *flow([*add, edit_all]), *warned()])
     if view is View.DETAILS:
-        return markup([submit, *flow([part(f) for f in details]), [edit_all]])
+        return markup([submit, *flow([part(f) for f in details]), *warned(details), [edit_all]])
     exit_ = [button(_("💾 Save & exit"), form_data(Nav.EXIT, draft_id, -1))]
     return markup([submit, *flow([part(f) for f in form.fields]), exit_])
 

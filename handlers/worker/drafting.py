@@ -18,11 +18,13 @@ from forms.errors import FormError
 from forms.render import parts_text
 from forms.template import Kind
 from forms.text import has_words, normalize
+from handlers.officer.guide import guide_line
 from handlers.ui import keyboards
 from handlers.worker.formview import active_draft, advance, error_text, open_draft, show, today, understood
 from handlers.worker.start import registration_first
 from handlers.worker.states import Drafting, Reg
 from storage.db import Database
+from storage.guides import guide_for
 from storage.initiatives import create_draft, save_form
 from storage.models import Member
 
@@ -41,6 +43,9 @@ async def new(message: Message, state: FSMContext, db: Database, member: Member 
         "A new draft is open. Every answer is saved at once: you can stop and continue later with /drafts. "
         "The optional parts (co-authors, photos…) come at the end."
     )
+    guide = await guide_for(db, member.unit_id)
+    if guide is not None:
+        note += "\n📘 " + guide_line(guide)
     await show(message, form, draft, note=note)
 
 
@@ -55,7 +60,8 @@ async def answer(
     text = message.text or ""
     current = draft.state
     if current.step == PREVIEW:
-        await show(message, form, draft, current, _("Use the buttons to change a part or to submit."))
+        note = _("Use the buttons to change a part or to submit.")
+        await show(message, form, draft, current, note, db=db, tz=tz)
         return
     f = form[current.step]
     if f.kind is Kind.FILES:
@@ -92,6 +98,7 @@ async def answer(
         form.set_answer(current, value),
         kind="draft.answer",
         note=understood(f, value),
+        tz=tz,
     )
 
 
@@ -137,7 +144,8 @@ async def attachment(message: Message, state: FSMContext, db: Database, member: 
     )
 
 
-async def unreadable(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form) -> None:
+async def unreadable(message: Message, state: FSMContext, db: Database, member: Member | None, form: Form,
+                     tz: ZoneInfo) -> None:  # fmt: skip
     draft = await active_draft(state, db, member)
     note = "⚠️ " + _(
         "I can only read text here: stickers, voice messages, locations and the like cannot be "
@@ -148,7 +156,7 @@ async def unreadable(message: Message, state: FSMContext, db: Database, member: 
     if draft is None:
         await message.answer(note)
         return
-    await show(message, form, draft, note=note)
+    await show(message, form, draft, note=note, db=db, tz=tz)
 
 
 def create_router() -> Router:

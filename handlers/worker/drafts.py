@@ -31,6 +31,7 @@ STATUS = {
     "changes_requested": N_("returned for changes"),
     "confirmed": N_("confirmed"),
     "rejected": N_("rejected"),
+    "duplicate": N_("duplicate"),
 }
 
 
@@ -87,7 +88,13 @@ async def mine(message: Message, db: Database, member: Member | None) -> None:
 
 
 async def act(
-    query: CallbackQuery, callback_data: DraftCb, state: FSMContext, db: Database, member: Member | None, form: Form
+    query: CallbackQuery,
+    callback_data: DraftCb,
+    state: FSMContext,
+    db: Database,
+    member: Member | None,
+    form: Form,
+    tz: ZoneInfo,
 ) -> None:
     draft = await draft_for_button(query, db, member, callback_data.draft)
     if draft is None or member is None or not isinstance(query.message, Message):
@@ -96,7 +103,7 @@ async def act(
     message, action = query.message, callback_data.action
     if action is DraftAction.RESUME:  # back at the preview, to change it: every part's button at once
         await open_draft(state, draft)
-        await show(message, form, draft, view=keyboards.View.ALL)
+        await show(message, form, draft, view=keyboards.View.ALL, db=db, tz=tz)
     elif action is DraftAction.DELETE:
         title = _title(draft.state.answers.get("title"))
         await message.answer(

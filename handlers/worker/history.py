@@ -16,8 +16,8 @@ from forms.errors import N_
 from forms.formats import format_datetime
 from forms.render import pack
 from storage.db import Database
-from storage.models import Member
-from storage.review import by_number, history
+from storage.models import Initiative, Member
+from storage.review import by_number, history, initiative
 from storage.roles import may_review
 
 SHOWN = {
@@ -27,6 +27,7 @@ SHOWN = {
     "review.confirmed": N_("confirmed"),
     "review.changes_requested": N_("returned for changes: {reason}"),
     "review.rejected": N_("rejected: {reason}"),
+    "review.duplicate": N_("marked as a duplicate of {original}"),
 }
 
 
@@ -42,16 +43,31 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
         await message.reply(_("You can see the history of your own initiatives, or of your unit's if you review them."))
         return
     locale = get_i18n().current_locale
-    lines = [f"<b>{escape(item.number or '')}</b> · {escape(item.title or '')}"]
+    lines = [f"<b>{escape(item.number or '')}</b> · {escape(item.title or '')}", *await links(db, item)]
     for event, name in await history(db, item.id):
         if event.kind not in SHOWN:
             continue
         detail = json.loads(event.detail)
-        what = _(SHOWN[event.kind]).format(round=detail.get("round", 1), reason=detail.get("reason") or "—")
+        what = _(SHOWN[event.kind]).format(round=detail.get("round", 1), reason=detail.get("reason") or "—",
+                                           original=detail.get("of") or "—")  # fmt: skip
+        if event.kind == "review.duplicate" and detail.get("reason"):
+            what += ": " + detail["reason"]
         when = format_datetime(event.at, locale, tz)
         lines.append(f"{escape(when)} — {escape(name or '—')}: {escape(what)}")
     for n, chunk in enumerate(pack(lines)):
         await (message.reply(chunk) if n == 0 else message.answer(chunk))
+
+
+async def links(db: Database, item: Initiative) -> list[str]:
+    """The original it repeats, and the author's line on how it differs from what looked like it."""
+    lines = []
+    original = await initiative(db, item.duplicate_of_id) if item.duplicate_of_id else None
+    if original is not None:
+        text = _("Duplicate of {number} “{title}”").format(number=original.number, title=original.title or "")
+        lines.append("🔁 " + escape(text))
+    if item.differs_note:
+        lines.append("✍️ " + escape(_("The author says how it differs: {note}").format(note=item.differs_note)))
+    return lines
 
 
 def create_router() -> Router:

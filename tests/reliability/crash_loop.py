@@ -6,7 +6,9 @@ and the field are two taps on one keyboard (the first is ticked by editing the m
 one message, except a paste Telegram split (a piece of 3,500 characters or more waits for the rest: "before" is
 sent as a full piece and a shorter last piece, "solution" every other round as one full piece closed with Done);
 after the money the summary offers Submit, and every other round "Add details" (opened in place, no event)
-and one optional part are added first. Each effective update writes exactly one event: ``draft.created`` (/new),
+and one optional part are added first. A Submit may first be answered with the initiatives that look like this
+one (the workers' texts are alike; nothing is written: counted as "look"), and the worker presses "Submit anyway".
+Each effective update writes exactly one event: ``draft.created`` (/new),
 ``draft.answer`` (a message that is the answer), ``draft.part`` (a piece kept for more), ``draft.choice``,
 ``draft.done``, ``draft.edit``, ``draft.keep`` (Skip), ``initiative.submitted``.
 
@@ -57,7 +59,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,9 +90,10 @@ EFFECT_KINDS = ("initiative.submitted",)  # plus every draft.* kind
 ANSWERS = ("new", "text", "part", "choice", "skip", "done", "edit", "submit")  # what counts as an answer
 # finding one's place again, or opening the summary's buttons in place ("Add details"): not answers, and no effect
 # may come of them (an event attributed to one is reported as applied twice)
-SYNC = ("drafts", "resume", "more")
+SYNC = ("drafts", "resume", "more", "look")  # "look": a Submit answered with the initiatives like this one
 RETYPE_GRACE_S = 0.3  # after the process exits, let the fake finish requests already on the wire
 FLUSH_AFTER_S = 5.0  # after the kills: no reply this long to a confirmed update -> graceful restart
+LOOK_ALIKE = "v1s:s:"  # "Submit anyway", under the initiatives that look like the one being submitted
 IN_PLACE = "(edited in place) "  # how a reply that changed the pressed message starts in the detail lines
 STUCK_S = 240.0  # an update without any outcome this long is a harness failure, reported with context
 
@@ -310,6 +313,8 @@ class Worker:
             for b in row:
                 if (found := re.match(r"v1f:\w+:(\d+):", b.get("callback_data", ""))) is not None:
                     self.draft_id = int(found[1])
+        if (data := self._button(m, LOOK_ALIKE)) is not None:  # initiatives like this one: submit anyway
+            return self._press("submit", "anyway", m, data)
         if (data := self._button(m, "v1f:s:")) is not None:  # the summary (or a preview's keyboard)
             if self._wants_detail() and DETAIL_LABEL not in m.text:
                 detail = self._button(m, f"v1f:e:{self.draft_id}:-1:{FIELDS.index(DETAIL)}")
@@ -429,6 +434,8 @@ class Worker:
                 edited = self._edited(record)
                 shown = replies[0].text if replies else (IN_PLACE + edited.text if edited else "")
                 record.reply = (self.alert or shown)[:70].replace("\n", " ")
+                if record.action.kind == "submit" and any(self._button(m, LOOK_ALIKE) for m in replies):
+                    record.action = replace(record.action, kind="look")  # nothing submitted yet: the list first
                 self.waiting_since = None
                 return True
             acked = fake.acked_at.get(record.uid)

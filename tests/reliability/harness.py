@@ -456,6 +456,8 @@ async def build_position(pos: Position) -> None:
         await register_client(worker, "vi")
         pos.draft_id = await walk_form(worker, "vi", "preview", app)
         await press_prefix(worker, f"v1f:s:{pos.draft_id}:")
+        if any(b.get("callback_data", "").startswith("v1s:s:") for row in worker.last.buttons for b in row):
+            await press_prefix(worker, "v1s:s:")  # a rebuilt position's initiative is like the last one: anyway
         pos.initiative = pos.draft_id
         group_view = pos.support.in_group(GROUP)  # type: ignore[union-attr]
         await settle(app)  # the card is posted through the outbox
