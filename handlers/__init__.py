@@ -11,7 +11,7 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import errors, help
     from handlers.officer import chart, digest, export, invites, progress, setup, top
-    from handlers.team import groups, reasons, reminders, review, team
+    from handlers.team import groups, proxy, reasons, reminders, review, team
     from handlers.worker import dossier, drafting, drafts, edits, history, linking, navigation, profile, start
 
     modules = (
@@ -24,6 +24,7 @@ def routers() -> list[Router]:
         groups,
         team,
         reminders,
+        proxy,  # /for and the hand-over of a draft: the team writes for a member
         setup,  # private from here on: a bot administrator is told when no units are loaded yet
         dossier,  # /dossier (also typed in a support group); before help: its own /cancel ends the follow-up
         help,

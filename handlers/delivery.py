@@ -15,6 +15,8 @@ from aiogram.utils.i18n import I18n
 
 from forms.engine import Form
 from handlers.team.cards import card_keyboard, card_text, notify_author, send_private, submitted_text, tell_officers
+from handlers.team.proxy_notices import KINDS as PROXY_KINDS
+from handlers.team.proxy_notices import deliver_proxy
 from storage.db import Database
 from storage.groups import group_of_chat, mark_unreachable, route
 from storage.members import get_member, set_reachable
@@ -48,6 +50,9 @@ async def deliver(ctx: Delivery, kind: str, payload: dict[str, Any]) -> None:
 
 
 async def _deliver(ctx: Delivery, kind: str, payload: dict[str, Any]) -> None:
+    if kind in PROXY_KINDS:  # the team writes for a member: about a draft, which has no review yet
+        await deliver_proxy(ctx, kind, payload)
+        return
     review = await load(ctx.db, int(payload["iid"]))
     if review is None:
         log.info("outbox %s for initiative %s: it no longer exists; nothing sent", kind, payload["iid"])

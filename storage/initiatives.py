@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import col, or_, select
 
 from forms.dates import first_day
 from forms.engine import Form, FormState
@@ -47,6 +47,11 @@ class Draft:
     number: str | None
     state: FormState
     round: int = 0  # rounds of review so far: a preview's Submit carries it, so one shown before a return is stale
+    helper_id: int | None = None  # a support-team member or officer who writes it for the author
+
+    def writable_by(self, member_id: int | None) -> bool:
+        """The author, or the team member writing it for them, may fill it in."""
+        return member_id is not None and member_id in (self.author_id, self.helper_id)
 
 
 def _state(answers: str, step: str, pending: str, editing: bool) -> FormState:
@@ -55,7 +60,8 @@ def _state(answers: str, step: str, pending: str, editing: bool) -> FormState:
 
 _PREVIOUS = text("SELECT submitted_answers, review_round FROM initiative WHERE id = :id")
 _DRAFT = text(
-    "SELECT id, author_id, status, number, answers, step, pending, editing, review_round FROM initiative WHERE id = :id"
+    "SELECT id, author_id, status, number, answers, step, pending, editing, review_round, helper_id "
+    "FROM initiative WHERE id = :id"
 )
 
 
@@ -65,7 +71,7 @@ async def get_draft(db: Database, initiative_id: int) -> Draft | None:
         return cached
     async with db.read_engine.connect() as conn:
         row = (await conn.execute(_DRAFT, {"id": initiative_id})).first()
-    draft = None if row is None else Draft(row[0], row[1], row[2], row[3], _state(*row[4:8]), row[8])
+    draft = None if row is None else Draft(row[0], row[1], row[2], row[3], _state(*row[4:8]), row[8], row[9])
     db.cache.put(("draft", initiative_id), draft)
     return draft
 
@@ -150,9 +156,10 @@ def _summary(answers: dict[str, Any]) -> dict[str, Any]:
 
 
 async def submit(db: Database, draft: Draft, member: Member, form: Form, today: date | None = None, *,
-                 note: str | None = None) -> Submitted | None:  # fmt: skip
+                 note: str | None = None, actor_id: int | None = None) -> Submitted | None:  # fmt: skip
     """Move a complete draft to ``submitted`` (compare-and-set); None when it was not a draft any more. ``note``
-    is the author's line on why it is not a duplicate of what looked like it (kept on a resubmission without one)."""
+    is the author's line on why it is not a duplicate of what looked like it (kept on a resubmission without one).
+    ``member`` is the author; ``actor_id`` who pressed Submit when a team member writes for them."""
     answers = draft.state.answers
     if form.missing(answers):
         raise ValueError("the draft is incomplete")
@@ -231,7 +238,8 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
         )
     detail = {"number": number, "round": round_, "changed": list(changed),
               "similar": [[s.initiative_id, s.percent] for s in alike]}  # fmt: skip
-    stmts.append(event_stmt("initiative.submitted", detail, member_id=member.id, initiative_id=draft.id))
+    actor = actor_id or member.id
+    stmts.append(event_stmt("initiative.submitted", detail, member_id=actor, initiative_id=draft.id))
     stmts.append(outbox_stmt("card.post", {"iid": draft.id, "round": round_, "notify": True}))  # card, then author
     result = await db.write_all(stmts)
     db.cache.drop(("draft", draft.id))
@@ -265,7 +273,8 @@ async def delete_draft(db: Database, member: Member, draft_id: int) -> bool:
 async def list_for_author(db: Database, member: Member, *, drafts: bool) -> list[Initiative]:
     """The member's drafts and returned initiatives (newest edit first), or everything they submitted."""
     query = select(Initiative).where(Initiative.author_id == member.id)
-    if drafts:
+    if drafts:  # with those a team member writes for their authors
+        query = select(Initiative).where(or_(Initiative.author_id == member.id, Initiative.helper_id == member.id))
         query = query.where(col(Initiative.status).in_(EDITABLE)).order_by(col(Initiative.updated_at).desc())
     else:
         query = query.where(col(Initiative.status).not_in([DRAFT, DELETED])).order_by(col(Initiative.id).desc())

@@ -102,6 +102,8 @@ class Initiative(SQLModel, table=True):
     decision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     duplicate_of_id: int | None = Field(default=None, foreign_key="initiative.id")  # when status is "duplicate"
     differs_note: str | None = Field(default=None, max_length=300)  # the author's line on why it is not a duplicate
+    helper_id: int | None = Field(default=None, foreign_key="member.id")  # a team member who writes it for the author
+    help_asked_at: datetime | None = None  # the author handed the draft to the support team, none has taken it yet
 
 
 class Author(SQLModel, table=True):

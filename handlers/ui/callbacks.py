@@ -122,3 +122,18 @@ class InviteCb(CallbackData, prefix="v1i"):
     """Revoke an invite link."""
 
     invite: Id
+
+
+class ProxyAction(StrEnum):
+    PICK = "p"  # write for this registered member
+    NEW = "n"  # write for a person not registered yet
+    UNIT = "u"  # that person's unit
+    ASK = "a"  # the author hands the draft to the support team
+    TAKE = "t"  # a team member takes a handed-over draft
+
+
+class ProxyCb(CallbackData, prefix="v1w"):
+    """The team writes for a member; ``id`` is a member, a unit or a draft, as the action says."""
+
+    action: ProxyAction
+    id: Id

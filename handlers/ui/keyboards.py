@@ -17,7 +17,18 @@ from aiogram.utils.i18n import gettext as _
 from forms.engine import PREVIEW, Form, FormState
 from forms.errors import N_
 from forms.template import Field, Kind
-from handlers.ui.callbacks import DraftAction, DraftCb, LangCb, Nav, ProfileCb, ProfileItem, UnitCb, form_data
+from handlers.ui.callbacks import (
+    DraftAction,
+    DraftCb,
+    LangCb,
+    Nav,
+    ProfileCb,
+    ProfileItem,
+    ProxyAction,
+    ProxyCb,
+    UnitCb,
+    form_data,
+)
 from storage.models import Initiative, Unit
 
 
@@ -187,12 +198,27 @@ def preview(form: Form, answers: dict[str, Any], draft_id: int, view: View = Vie
     return markup([submit, *flow([part(f) for f in form.fields]), exit_])
 
 
-def drafts(items: Sequence[Initiative]) -> InlineKeyboardMarkup:
+def delete_button(n: int, item: Initiative, member_id: int | None) -> list[InlineKeyboardButton]:
+    """Only the author deletes a draft; a team member writing it for them does not."""
+    if member_id is not None and item.author_id != member_id:
+        return []
+    return [button(_("🗑 Delete {n}").format(n=n), DraftCb(action=DraftAction.DELETE, draft=item.id or 0))]
+
+
+def help_button(n: int, item: Initiative, member_id: int | None) -> list[InlineKeyboardButton]:
+    """ "Ask the support team to write it" under the author's own draft that nobody writes or was asked to yet."""
+    if item.author_id != member_id or item.status != "draft" or item.helper_id or item.help_asked_at:
+        return []
+    return [button(_("🤝 Ask the team {n}").format(n=n), ProxyCb(action=ProxyAction.ASK, id=item.id or 0))]
+
+
+def drafts(items: Sequence[Initiative], member_id: int | None = None) -> InlineKeyboardMarkup:
     return markup(
         [
             [
                 button(_("▶️ Continue {n}").format(n=n), DraftCb(action=DraftAction.RESUME, draft=d.id or 0)),
-                button(_("🗑 Delete {n}").format(n=n), DraftCb(action=DraftAction.DELETE, draft=d.id or 0)),
+                *delete_button(n, d, member_id),
+                *help_button(n, d, member_id),
             ]
             for n, d in enumerate(items, start=1)
         ]

@@ -22,6 +22,7 @@ from handlers.ui.callbacks import DraftAction, DraftCb
 from handlers.worker.formview import draft_for_button, open_draft, show
 from storage.db import Database
 from storage.initiatives import delete_draft, list_for_author
+from storage.members import member_by_id
 from storage.models import Initiative, Member
 
 STATUS = {
@@ -55,12 +56,14 @@ async def drafts(message: Message, db: Database, member: Member | None, form: Fo
     lines = ["<b>" + _("Your drafts") + "</b>"]
     for n, item in enumerate(items, start=1):
         edited = format_datetime(item.updated_at, locale, tz)
-        lines.append(
-            _("{n}. {title} — {step}, last edited {when}").format(
-                n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited
-            )
+        line = _("{n}. {title} — {step}, last edited {when}").format(
+            n=n, title=_item_title(item), step=step_label(form, item.step, _), when=edited
         )
-    rows = keyboards.drafts(items).inline_keyboard  # one row of buttons per draft, lines[n] is draft n
+        author = None if item.author_id == member.id else await member_by_id(db, item.author_id)
+        if author is not None:  # one the member writes for someone else, as a support-team member
+            line += " · " + escape(_("for {name}").format(name=author.full_name))
+        lines.append(line)
+    rows = keyboards.drafts(items, member.id).inline_keyboard  # one row of buttons per draft, lines[n] is draft n
     for group in group_blocks(lines):  # several messages when long, each with the buttons of its drafts
         buttons = InlineKeyboardMarkup(inline_keyboard=[rows[i - 1] for i in group if i > 0])
         await message.answer(

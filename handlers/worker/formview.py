@@ -135,15 +135,16 @@ async def active_draft(state: FSMContext, db: Database, member: Member | None) -
         return None
     draft_id = (await state.get_data()).get("draft")
     draft = await get_draft(db, int(draft_id)) if draft_id else None
-    if draft is None or draft.author_id != member.id or draft.status not in EDITABLE:
+    if draft is None or not draft.writable_by(member.id) or draft.status not in EDITABLE:
         return None
     return draft
 
 
 async def draft_for_button(query: CallbackQuery, db: Database, member: Member | None, draft_id: int) -> Draft | None:
-    """The member's own open draft a button names; otherwise the press is answered with why nothing happens."""
+    """The member's own open draft (or one they write for its author) a button names; otherwise the press is
+    answered with why nothing happens."""
     draft = await get_draft(db, draft_id)
-    if member is None or draft is None or draft.author_id != member.id or not isinstance(query.message, Message):
+    if member is None or draft is None or not draft.writable_by(member.id) or not isinstance(query.message, Message):
         await query.answer(_("This button is out of date."), show_alert=True)
         return None
     if draft.status not in EDITABLE:

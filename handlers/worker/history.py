@@ -12,16 +12,19 @@ from aiogram.types import Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
+from forms.engine import Form
 from forms.errors import N_
 from forms.formats import format_datetime
 from forms.render import pack
 from storage.db import Database
-from storage.models import Initiative, Member
+from storage.models import Event, Initiative, Member
 from storage.review import by_number, history, initiative
 from storage.roles import may_review
 
 SHOWN = {
     "draft.created": N_("draft started"),
+    "help.asked": N_("asked the support team to write it"),
+    "help.taken": N_("took it, to write it for the author"),
     "initiative.submitted": N_("submitted for review (round {round})"),
     "review.taken": N_("taken for review"),
     "review.confirmed": N_("confirmed"),
@@ -32,7 +35,7 @@ SHOWN = {
 
 
 async def show_history(message: Message, command: CommandObject, db: Database, member: Member | None,
-                       admins: frozenset[int], tz: ZoneInfo) -> None:  # fmt: skip
+                       admins: frozenset[int], tz: ZoneInfo, form: Form) -> None:  # fmt: skip
     item = await by_number(db, command.args) if command.args else None
     if item is None or item.id is None:
         await message.reply(_("Send /history followed by a number, e.g. /history SK-000123."))
@@ -44,7 +47,14 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
         return
     locale = get_i18n().current_locale
     lines = [f"<b>{escape(item.number or '')}</b> · {escape(item.title or '')}", *await links(db, item)]
-    for event, name in await history(db, item.id):
+    typed: list[str] = []  # the parts one person typed in a row, shown as one line: who typed what
+    for n, (event, name) in enumerate(events := await history(db, item.id)):
+        typed += typed_parts(event, form, typed)
+        following = events[n + 1] if n + 1 < len(events) else None
+        if typed and (following is None or following[0].kind not in TYPED or following[0].member_id != event.member_id):
+            what = _("typed: {parts}").format(parts=", ".join(typed))
+            lines.append(f"{escape(format_datetime(event.at, locale, tz))} — {escape(name or '—')}: {escape(what)}")
+            typed = []
         if event.kind not in SHOWN:
             continue
         detail = json.loads(event.detail)
@@ -56,6 +66,22 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
         lines.append(f"{escape(when)} — {escape(name or '—')}: {escape(what)}")
     for n, chunk in enumerate(pack(lines)):
         await (message.reply(chunk) if n == 0 else message.answer(chunk))
+
+
+TYPED = ("draft.answer", "draft.part", "draft.file", "draft.keep", "draft.clear", "draft.choice", "draft.today",
+         "draft.done")  # fmt: skip
+
+
+def typed_parts(event: Event, form: Form, already: list[str]) -> list[str]:
+    """The label of the part an answer event filled in, if it is a part not yet named in this line."""
+    if event.kind not in TYPED:
+        return []
+    key = "files" if event.kind == "draft.file" else str(json.loads(event.detail).get("field"))
+    try:
+        label = _(form[key].label)
+    except KeyError:  # the preview, or a step no longer in the form
+        return []
+    return [] if label in already else [label]
 
 
 async def links(db: Database, item: Initiative) -> list[str]:

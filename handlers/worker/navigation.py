@@ -31,6 +31,7 @@ from handlers.ui.keyboards import View, button, markup, offered, preview
 from handlers.worker.formview import advance, draft_for_button, error_text, open_draft, show, today, understood
 from storage.db import Database
 from storage.initiatives import EDITABLE, Draft, get_draft, similar_to, submit
+from storage.members import member_by_id
 from storage.models import Member
 from storage.similar.search import Similar
 from storage.similar.store import warm
@@ -154,7 +155,8 @@ async def submit_draft(message: Message, state: FSMContext, db: Database, member
     """Submit (once the worker has seen what looks like it), then deliver what the submission committed to send:
     the card, then the author's number."""
     draft = await get_draft(db, draft_id)
-    if draft is None:
+    author = member if draft is None or draft.author_id == member.id else await member_by_id(db, draft.author_id)
+    if draft is None or author is None:
         return
     current = draft.state
     if form.missing(current.answers):
@@ -163,16 +165,20 @@ async def submit_draft(message: Message, state: FSMContext, db: Database, member
     if not checked:
         answers = current.answers
         found = await similar_to(db, str(answers.get("title", "")), str(answers.get("solution", "")),
-                                 member.unit_id, draft.id)  # fmt: skip
+                                 author.unit_id, draft.id)  # fmt: skip
         if found:
             await show_similar(message, draft, found)
             return
-    result = await submit(db, draft, member, form, today(tz), note=note)  # the phase is by Vietnam's date, not UTC's
+    result = await submit(db, draft, author, form, today(tz), note=note,  # the phase is by Vietnam's date, not UTC's
+                          actor_id=member.id)  # fmt: skip
     if result is None:
         await message.answer(_("This draft was already submitted."))
         return
     await state.clear()
     await outbox.flush()
+    if author is not member:  # a team member wrote it: the author is told by the outbox, the writer here
+        done = _("Submitted as {number} for {name}; the support team will review it.")
+        await message.answer("✅ " + escape(done.format(number=result.number, name=author.full_name)))
 
 
 class Differs(StatesGroup):
@@ -212,7 +218,7 @@ async def differs_note(message: Message, state: FSMContext, db: Database, member
                        tz: ZoneInfo, outbox: Outbox) -> None:  # fmt: skip
     data = await state.get_data()
     draft = await get_draft(db, int(data.get("draft", 0)))
-    if (member is None or draft is None or draft.author_id != member.id or draft.status not in EDITABLE
+    if (member is None or draft is None or not draft.writable_by(member.id) or draft.status not in EDITABLE
             or draft.round != data.get("round")):  # fmt: skip
         await state.clear()
         await message.answer(_("This draft is no longer open."))
