@@ -131,6 +131,7 @@ def create_dispatcher(
     if storage is None:
         storage, isolation = create_storage(settings, db)
     i18n = create_i18n(settings.locales_dir, settings.default_language)
+    db.count_basis = settings.count_toward_quota  # every tally read counts the same way
     inflight = InFlight()
     dp = Dispatcher(
         storage=storage,

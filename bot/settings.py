@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     default_language: Literal["vi", "en"] = "vi"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"
+    # what counts toward a quota: initiatives the team checked, those recognised by their workplace (the programme's
+    # rule), or only those uploaded to the TLĐ system
+    count_toward_quota: Literal["checked", "recognised", "uploaded"] = "recognised"
     busy_timeout_ms: int = 5000
     database_pool_size: int = Field(default=10, ge=1)  # PostgreSQL: connections kept open per worker (twice at peaks)
     shutdown_grace_s: float = 20.0

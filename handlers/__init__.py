@@ -10,8 +10,8 @@ from aiogram import Router
 
 def routers() -> list[Router]:
     from handlers import errors, help
-    from handlers.officer import chart, digest, export, invites, progress, setup, top
-    from handlers.team import groups, proxy, reasons, reminders, review, team
+    from handlers.officer import chart, digest, export, export_tld, invites, progress, setup, top
+    from handlers.team import groups, proxy, reasons, recognition, recognition_bulk, reminders, review, team
     from handlers.worker import dossier, drafting, drafts, edits, history, linking, navigation, profile, start
 
     modules = (
@@ -32,8 +32,11 @@ def routers() -> list[Router]:
         start,
         profile,
         history,
+        recognition_bulk,  # /recognise with a file, /uploaded: in a private chat or a support group
+        recognition,
         progress,
         chart,
+        export_tld,  # /export tld: before /export
         export,
         top,
         invites,

@@ -35,6 +35,19 @@ def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
     return cell
 
 
+def one_sheet(titles: Sequence[str], rows: Iterable[Sequence[Any]], name: str) -> bytes:
+    """One sheet with a bold, frozen header row."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(name[:31])
+    sheet.freeze_panes = "A2"
+    _header(sheet, titles)
+    for row in rows:
+        sheet.append([_cell(sheet, value) for value in row])
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def workbook(summary_titles: Sequence[str], summary: Iterable[Sequence[Any]], item_titles: Sequence[str],
              items: Iterable[Sequence[Any]], sheet_names: tuple[str, str]) -> bytes:  # fmt: skip
     """Two sheets, written in streaming mode so a large subtree stays cheap in memory."""

@@ -72,6 +72,7 @@ class Database:
         )
         self.writer = GroupCommitter(backend)
         self.cache = RowCache(enabled=self.is_sqlite if cache is None else cache)
+        self.count_basis = "recognised"  # what counts toward the quota: COUNT_TOWARD_QUOTA, set by the dispatcher
 
     async def check(self) -> None:
         """Open a connection once, creating the SQLite folder; raise DatabaseUnavailable with a clear reason."""

@@ -107,19 +107,25 @@ async def load_demo(db: Database, seed: int = 2022) -> int:
                 created += 1
                 submitted = start + (end - start) * rng.random() ** 0.7
                 decided = submitted + timedelta(days=rng.randint(1, 20)) if status != "submitted" else None
+                # the articles' figures are initiatives recognised and uploaded to the TLĐ system
+                recognised = (submitted + timedelta(days=rng.randint(5, 50))).date() if status == "confirmed" else None
+                uploaded = recognised + timedelta(days=rng.randint(1, 10)) if recognised else None
                 phase = phases["GD1"] if submitted.date() <= PHASES[0].ends_on else phases["GD2"]
                 batch.append({
                     "author": member, "unit": units[code], "status": status, "number": f"DM-{created:06d}",
                     "title": rng.choice(TITLES), "benefit": rng.choice(BENEFITS), "social": rng.random() < 0.4,
-                    "phase": phase, "submitted": submitted, "decided": decided,
+                    "phase": phase, "submitted": submitted, "decided": decided, "on": recognised, "up": uploaded,
+                    "no": f"{rng.randint(1, 300)}/QĐ-CĐ" if recognised else None,
+                    "body": "Hội đồng sáng kiến" if recognised else None,
                     "type": rng.choice(["technical", "management", "operational"]),
                 })  # fmt: skip
             await conn.execute(text(
                 "INSERT INTO initiative (author_id, unit_id, status, number, title, answers, step, pending, editing, "
                 "has_social_benefit, benefit_per_year, phase_id, review_round, solution_type, field_of_work, "
-                "created_at, updated_at, submitted_at, decided_at) VALUES (:author, :unit, :status, :number, :title, "
+                "created_at, updated_at, submitted_at, decided_at, decision_no, decision_on, decision_body, "
+                "uploaded_on) VALUES (:author, :unit, :status, :number, :title, "
                 "'{}', '', '[]', false, :social, :benefit, :phase, 1, :type, 'production', :submitted, :submitted, "
-                ":submitted, :decided)"), batch)  # fmt: skip
+                ":submitted, :decided, :no, :on, :body, :up)"), batch)  # fmt: skip
             await conn.execute(text(
                 "INSERT INTO author (initiative_id, position, full_name, share, member_id) SELECT id, 1, "
                 "'Tác giả ' || substr(number, 4), 100, author_id FROM initiative "

@@ -104,6 +104,13 @@ class Initiative(SQLModel, table=True):
     differs_note: str | None = Field(default=None, max_length=300)  # the author's line on why it is not a duplicate
     helper_id: int | None = Field(default=None, foreign_key="member.id")  # a team member who writes it for the author
     help_asked_at: datetime | None = None  # the author handed the draft to the support team, none has taken it yet
+    # recognition (công nhận) by the workplace, after the team's check, and the upload to the TLĐ system
+    decision_no: str | None = Field(default=None, max_length=64)
+    decision_on: date | None = None
+    decision_body: str | None = Field(default=None, max_length=200)
+    recognised_by_id: int | None = Field(default=None, foreign_key="member.id")
+    uploaded_on: date | None = None
+    uploaded_by_id: int | None = Field(default=None, foreign_key="member.id")
 
 
 class Author(SQLModel, table=True):

@@ -15,10 +15,34 @@ COUNTED = ("submitted", "in_review", "changes_requested", "confirmed", "rejected
 TALLIED_AS = {"duplicate": "rejected"}  # a duplicate counts as a rejection
 _IN_COUNTED = "('submitted', 'in_review', 'changes_requested', 'confirmed', 'rejected', 'duplicate')"
 
+# What counts toward the quota (the COUNT_TOWARD_QUOTA setting): the tally rows (stages) it adds up. A checked
+# initiative (status "confirmed") is tallied as "confirmed", "recognised" or "uploaded" by how far it has gone.
+STAGES = ("confirmed", "recognised", "uploaded")
+BASIS_STAGES = {"checked": STAGES, "recognised": STAGES[1:], "uploaded": STAGES[2:]}
 
-def _tallied(status: str) -> str:
-    """The status an initiative is counted under, in SQL (``status`` is a column expression)."""
-    return f"CASE {status} WHEN 'duplicate' THEN 'rejected' ELSE {status} END"
+
+def stage(status: str, decision_no: str | None, uploaded_on: object) -> str:
+    """The tally row an initiative is counted in (the same rule as ``_tallied``, in Python)."""
+    if status == "confirmed":
+        return "uploaded" if uploaded_on is not None else "recognised" if decision_no is not None else "confirmed"
+    return TALLIED_AS.get(status, status)
+
+
+def counted_sql(basis: str, alias: str = "i") -> str:
+    """A condition true for the initiatives that count toward the quota under ``basis``."""
+    return {"checked": f"{alias}.status = 'confirmed'",
+            "recognised": f"({alias}.status = 'confirmed' AND {alias}.decision_no IS NOT NULL)",
+            "uploaded": f"({alias}.status = 'confirmed' AND {alias}.uploaded_on IS NOT NULL)"}[basis]  # fmt: skip
+
+
+def _tallied(prefix: str = "") -> str:
+    """The tally row an initiative is counted in, in SQL (``prefix`` is the table's alias and a dot, or empty)."""
+    p = prefix
+    return (
+        f"CASE WHEN {p}status = 'duplicate' THEN 'rejected' "
+        f"WHEN {p}status = 'confirmed' AND {p}uploaded_on IS NOT NULL THEN 'uploaded' "
+        f"WHEN {p}status = 'confirmed' AND {p}decision_no IS NOT NULL THEN 'recognised' ELSE {p}status END"
+    )
 
 
 _PATH = (
@@ -34,7 +58,7 @@ def untally(initiative_id: int) -> Stmt:
         _PATH + "UPDATE tally SET count = count - 1, "
         "benefit = benefit - (SELECT coalesce(benefit_per_year, 0) FROM initiative WHERE id = :iid), "
         "social = social - (SELECT CASE WHEN has_social_benefit THEN 1 ELSE 0 END FROM initiative WHERE id = :iid) "
-        f"WHERE status = (SELECT {_tallied('status')} FROM initiative WHERE id = :iid) "
+        f"WHERE status = (SELECT {_tallied()} FROM initiative WHERE id = :iid) "
         "AND phase_id = (SELECT coalesce(phase_id, 0) FROM initiative WHERE id = :iid) "
         "AND unit_id IN (SELECT id FROM up)",
         {"iid": initiative_id},
@@ -45,7 +69,7 @@ def retally(initiative_id: int) -> Stmt:
     """Count the initiative again as its row now stands (after the change)."""
     return Stmt(
         _PATH + "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
-        f"SELECT up.id, coalesce(i.phase_id, 0), {_tallied('i.status')}, 1, coalesce(i.benefit_per_year, 0), "
+        f"SELECT up.id, coalesce(i.phase_id, 0), {_tallied('i.')}, 1, coalesce(i.benefit_per_year, 0), "
         "CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END FROM up JOIN initiative i ON i.id = :iid "
         f"WHERE i.status IN {_IN_COUNTED} "
         "ON CONFLICT (unit_id, phase_id, status) DO UPDATE SET count = tally.count + excluded.count, "
@@ -68,27 +92,35 @@ async def recount(db: Database) -> None:
             "SELECT u.parent_id, c.unit FROM closure c JOIN unit u ON u.id = c.ancestor "
             "WHERE u.parent_id IS NOT NULL) "
             "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
-            f"SELECT c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.status')}, count(*), "
+            f"SELECT c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.')}, count(*), "
             "sum(coalesce(i.benefit_per_year, 0)), sum(CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END) "
             "FROM initiative i JOIN closure c ON c.unit = i.unit_id "
-            f"WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.status')}"
+            f"WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.')}"
         ),
     )
 
 
 @dataclass
 class Counts:
-    by_status: dict[str, int] = field(default_factory=dict)
-    benefit: int = 0  # money benefit per year of the confirmed initiatives
-    social: int = 0  # confirmed initiatives with a social benefit
+    by_status: dict[str, int] = field(default_factory=dict)  # tally rows: statuses, a checked one by its stage
+    benefit: int = 0  # money benefit per year of the counted initiatives
+    social: int = 0  # counted initiatives with a social benefit
+    basis: str = "recognised"  # what counts toward the quota (COUNT_TOWARD_QUOTA)
 
     @property
     def confirmed(self) -> int:
-        return self.by_status.get("confirmed", 0)
+        """The initiatives that count toward the quota under ``basis``."""
+        return sum(self.by_status.get(s, 0) for s in BASIS_STAGES[self.basis])
+
+    @property
+    def checked(self) -> int:
+        """Every initiative the team checked, recognised or not."""
+        return sum(self.by_status.get(s, 0) for s in STAGES)
 
 
 async def tallies(db: Database, unit_ids: list[int], phase_id: int | None) -> dict[int, Counts]:
-    """The subtree counts of each unit, for one phase or (None) the whole programme."""
+    """The subtree counts of each unit, for one phase or (None) the whole programme, counted under the database's
+    ``count_basis`` (set from COUNT_TOWARD_QUOTA when the dispatcher is built)."""
     if not unit_ids:
         return {}
     sql = "SELECT unit_id, status, sum(count), sum(benefit), sum(social) FROM tally WHERE unit_id IN :ids"
@@ -97,13 +129,14 @@ async def tallies(db: Database, unit_ids: list[int], phase_id: int | None) -> di
         sql += " AND phase_id = :phase"
         params["phase"] = phase_id
     stmt = text(sql + " GROUP BY unit_id, status").bindparams(bindparam("ids", expanding=True))
-    result: dict[int, Counts] = {uid: Counts() for uid in unit_ids}
+    basis = db.count_basis
+    result: dict[int, Counts] = {uid: Counts(basis=basis) for uid in unit_ids}
     async with db.read_engine.connect() as conn:
         for unit_id, status, count, benefit, social in await conn.execute(stmt, params):
             counts = result[unit_id]
             counts.by_status[status] = int(count)
-            if status == "confirmed":
-                counts.benefit, counts.social = int(benefit), int(social)
+            if status in BASIS_STAGES[basis]:
+                counts.benefit, counts.social = counts.benefit + int(benefit), counts.social + int(social)
     return result
 
 
@@ -136,6 +169,7 @@ class Report:
     out_of: int
     by_bloc: bool
     weekly_pace: int | None
+    participants: tuple[int, int] = (0, 0)  # registered members, distinct authors (the whole subtree)
 
 
 async def _lines(db: Database, units: list[tuple[int, str, str]], phase_id: int | None) -> list[Line]:
@@ -185,7 +219,8 @@ async def progress_for(db: Database, unit_id: int, today: date) -> Report | None
     if target.quota and end and end >= today:
         weeks = max(1, -(-((end - today).days + 1) // 7))
         pace = max(0, -(-(target.quota - target.counts.confirmed) // weeks))
-    return Report(line, phase, in_phase, kids, rank, len(peer_lines), bool(unit.bloc), pace)
+    people = (await participants(db, [unit.id]))[unit.id]
+    return Report(line, phase, in_phase, kids, rank, len(peer_lines), bool(unit.bloc), pace, people)
 
 
 def _date(value: date | str) -> date:
@@ -213,7 +248,8 @@ async def subtree_initiatives(db: Database, unit_id: int) -> list[dict[str, obje
     async with db.read_engine.connect() as conn:
         rows = (await conn.execute(text(
             _DOWN + "SELECT i.id, i.number, i.title, u.name, i.solution_type, i.field_of_work, i.status, "
-            "i.submitted_at, i.decided_at, i.benefit_per_year, i.answers, o.number AS duplicate_of, i.differs_note "
+            "i.submitted_at, i.decided_at, i.benefit_per_year, i.answers, o.number AS duplicate_of, i.differs_note, "
+            "i.decision_no, i.decision_on, i.decision_body, i.uploaded_on "
             "FROM initiative i "
             "JOIN down ON i.unit_id = down.id JOIN unit u ON u.id = i.unit_id "
             f"LEFT JOIN initiative o ON o.id = i.duplicate_of_id WHERE i.status IN {_IN_COUNTED} "
@@ -233,7 +269,8 @@ async def top_authors(
     """Authors of confirmed initiatives in the subtree: (name, initiatives, money benefit a year), best first."""
     sql = (
         _DOWN + "SELECT a.full_name, count(*), sum(coalesce(i.benefit_per_year, 0)) FROM author a "
-        "JOIN initiative i ON i.id = a.initiative_id JOIN down ON i.unit_id = down.id WHERE i.status = 'confirmed' "
+        "JOIN initiative i ON i.id = a.initiative_id JOIN down ON i.unit_id = down.id "
+        f"WHERE {counted_sql(db.count_basis)} "
         + ("AND i.phase_id = (SELECT id FROM phase WHERE code = :phase) " if phase_code else "")
         + "GROUP BY a.full_name ORDER BY count(*) DESC, sum(coalesce(i.benefit_per_year, 0)) DESC, a.full_name "
         "LIMIT :limit"
@@ -261,10 +298,39 @@ async def confirmed_per_week(db: Database, unit_id: int) -> list[tuple[date, int
     async with db.read_engine.connect() as conn:
         rows = await conn.execute(text(
             _DOWN + "SELECT i.decided_at FROM initiative i JOIN down ON i.unit_id = down.id "
-            "WHERE i.status = 'confirmed' AND i.decided_at IS NOT NULL"), {"unit": unit_id})  # fmt: skip
+            f"WHERE {counted_sql(db.count_basis)} AND i.decided_at IS NOT NULL"), {"unit": unit_id})  # fmt: skip
         weeks: dict[date, int] = {}
         for (moment,) in rows:
             day = (datetime.fromisoformat(moment) if isinstance(moment, str) else moment).date()
             monday = day - timedelta(days=day.weekday())
             weeks[monday] = weeks.get(monday, 0) + 1
     return sorted(weeks.items())
+
+
+async def participants(db: Database, unit_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """Per unit, for its whole subtree: registered members, and distinct authors of the initiatives sent for review
+    (a registered author by their member record, a co-author by name). Two grouped queries, not tallies."""
+    closure = (
+        "WITH RECURSIVE closure(ancestor, unit, depth) AS (SELECT id, id, 0 FROM unit WHERE id IN :ids "
+        "UNION ALL SELECT c.ancestor, u.id, c.depth + 1 FROM closure c JOIN unit u ON u.parent_id = c.unit "
+        "WHERE c.depth < 64) "
+    )
+    members_sql = (
+        closure
+        + "SELECT c.ancestor, count(m.id) FROM closure c JOIN member m ON m.unit_id = c.unit GROUP BY c.ancestor"
+    )
+    authors_sql = closure + (
+        "SELECT c.ancestor, count(DISTINCT CASE WHEN a.member_id IS NOT NULL THEN 'm' || CAST(a.member_id AS TEXT) "
+        "ELSE 'n' || a.full_name END) FROM closure c JOIN initiative i ON i.unit_id = c.unit "
+        f"JOIN author a ON a.initiative_id = i.id WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor"
+    )
+    result = {uid: (0, 0) for uid in unit_ids}
+    if not unit_ids:
+        return result
+    async with db.read_engine.connect() as conn:
+        params = {"ids": tuple(unit_ids)}
+        for uid, count in await conn.execute(text(members_sql).bindparams(bindparam("ids", expanding=True)), params):
+            result[uid] = (int(count), 0)
+        for uid, count in await conn.execute(text(authors_sql).bindparams(bindparam("ids", expanding=True)), params):
+            result[uid] = (result[uid][0], int(count))
+    return result

@@ -145,6 +145,7 @@ class FakeTelegram:
     drop_next: dict[str, int] = field(default_factory=dict)  # method -> how many next calls lose their connection
     hold: dict[str, asyncio.Event] = field(default_factory=dict)  # method -> calls wait (logged) until it is set
     webhook: dict[str, Any] | None = None  # the last setWebhook's parameters; getUpdates is refused while it is set
+    files: dict[str, bytes] = field(default_factory=dict)  # file id -> content a user sent (getFile, /file/...)
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -159,6 +160,7 @@ class FakeTelegram:
     async def start(self) -> str:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/documents/{file_id}", self._file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -209,6 +211,19 @@ class FakeTelegram:
         async with self._changed:
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
+
+    async def _file(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["file_id"])
+        if request.match_info["token"] != self.token or content is None:
+            return web.Response(status=404)
+        return web.Response(body=content)
+
+    async def api_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params["file_id"])
+        if file_id not in self.files:
+            raise ApiError("Bad Request: invalid file_id")
+        return {"file_id": file_id, "file_unique_id": "U" + file_id, "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}"}  # fmt: skip
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:

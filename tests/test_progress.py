@@ -29,11 +29,22 @@ NEXT = {
     "submitted": ["in_review", "confirmed", "changes_requested", "rejected", "duplicate"],
     "in_review": ["confirmed", "changes_requested", "rejected", "duplicate"],
     "changes_requested": ["submitted"],
-    "confirmed": [],
+    "confirmed": ["recognised"],  # checked by the team; then recognised by the workplace, then uploaded to the TLĐ
+    "recognised": ["uploaded", "confirmed"],  # … or the recognition taken back
+    "uploaded": ["recognised"],  # the upload taken back
     "rejected": [],
     "duplicate": [],  # counted as a rejection
 }
+STAGE_SQL = {  # how each step of the recognition changes the row (its status stays "confirmed")
+    ("confirmed", "recognised"): "decision_no = '12/QĐ', decision_on = '2022-03-15'",
+    ("recognised", "confirmed"): "decision_no = NULL, decision_on = NULL",
+    ("recognised", "uploaded"): "uploaded_on = '2022-03-20'",
+    ("uploaded", "recognised"): "uploaded_on = NULL",
+}
 
+# What counts toward the quota under each COUNT_TOWARD_QUOTA, written out here rather than taken from the code
+QUOTA_BASES = {"checked": ("confirmed", "recognised", "uploaded"), "recognised": ("recognised", "uploaded"),
+               "uploaded": ("uploaded",)}  # fmt: skip
 trees = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20)
 histories = st.lists(
     st.tuples(st.integers(0, 10_000), st.integers(0, 5_000_000), st.booleans(),
@@ -66,10 +77,14 @@ async def build(db: Database, parents: list[int], story: list) -> list[int | Non
             if not NEXT[status]:
                 break
             new = NEXT[status][choice % len(NEXT[status])]
-            change = Stmt("UPDATE initiative SET status = :new, unit_id = :unit, benefit_per_year = :benefit, "
-                          "phase_id = :phase WHERE id = :iid AND status = :old",
-                          {"new": new, "old": status, "iid": iid, "unit": 10_000 + unit_pick2 % len(parents),
-                           "benefit": benefit2, "phase": choice % 2}, guard=True)  # fmt: skip
+            params = {"new": new, "old": status, "iid": iid, "unit": 10_000 + unit_pick2 % len(parents),
+                      "benefit": benefit2, "phase": choice % 2}  # fmt: skip
+            if (status, new) in STAGE_SQL:
+                change = Stmt(f"UPDATE initiative SET {STAGE_SQL[status, new]}, benefit_per_year = :benefit "
+                              "WHERE id = :iid AND status = 'confirmed'", params, guard=True)  # fmt: skip
+            else:
+                change = Stmt("UPDATE initiative SET status = :new, unit_id = :unit, benefit_per_year = :benefit, "
+                              "phase_id = :phase WHERE id = :iid AND status = :old", params, guard=True)  # fmt: skip
             assert (await db.write_all(counted_change(iid, change))).applied
             status = new
     return parent_of
@@ -79,13 +94,17 @@ async def brute_force(db: Database, parent_of: list[int | None]) -> dict[int, di
     """Count every initiative into its unit and each ancestor, the slow way."""
     async with db.engine.connect() as conn:
         rows = (await conn.execute(text(
-            "SELECT unit_id, status, coalesce(benefit_per_year, 0), has_social_benefit FROM initiative "
-            "WHERE id >= 50000"))).all()  # fmt: skip
+            "SELECT unit_id, status, coalesce(benefit_per_year, 0), has_social_benefit, decision_no, uploaded_on "
+            "FROM initiative WHERE id >= 50000"))).all()  # fmt: skip
     totals: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for unit, status, benefit, social in rows:
+    for unit, status, benefit, social, decision_no, uploaded_on in rows:
         if status not in COUNTED:
             continue
         status = TALLIED_AS.get(status, status)
+        if status == "confirmed" and uploaded_on is not None:
+            status = "uploaded"
+        elif status == "confirmed" and decision_no is not None:
+            status = "recognised"
         node: int | None = unit
         while node is not None:
             entry = totals[node][status]
@@ -106,14 +125,16 @@ def test_maintained_tallies_equal_a_brute_force_count(template_db: Path, tmp_pat
         expected = await brute_force(db, parent_of)
         ids = [10_000 + k for k in range(len(parents))]
         for label in ("maintained", "recounted"):
-            got = await tallies(db, ids, None)
-            for uid in ids:
-                counts = got[uid]
-                seen = {s: c for s, c in counts.by_status.items() if c}
-                want = expected.get(uid, {})
-                assert seen == {s: v[0] for s, v in want.items() if v[0]}, (label, uid)
-                confirmed = want.get("confirmed", (0, 0, 0))
-                assert (counts.benefit, counts.social) == (confirmed[1], confirmed[2]), (label, uid)
+            for basis, counted in QUOTA_BASES.items():
+                db.count_basis = basis
+                got = await tallies(db, ids, None)
+                for uid in ids:
+                    counts = got[uid]
+                    seen = {s: c for s, c in counts.by_status.items() if c}
+                    want = expected.get(uid, {})
+                    assert seen == {s: v[0] for s, v in want.items() if v[0]}, (label, uid)
+                    quota = [sum(want.get(s, (0, 0, 0))[k] for s in counted) for k in range(3)]
+                    assert (counts.confirmed, counts.benefit, counts.social) == tuple(quota), (label, basis, uid)
             await recount(db)
         await db.close()
         path.unlink()
@@ -137,7 +158,8 @@ async def load_tree(app: App, tmp_path: Path) -> None:
     await import_units(app.db, read_units(tmp_path / "units.csv"))
 
 
-async def confirm_some(app: App, unit_code: str, confirmed: int, waiting: int = 0) -> None:
+async def confirm_some(app: App, unit_code: str, confirmed: int, waiting: int = 0, *, recognised: bool = True) -> None:
+    """``confirmed`` initiatives checked by the team (and, unless told otherwise, recognised), ``waiting`` more."""
     async with app.db.engine.connect() as conn:
         unit_id = (await conn.execute(text("SELECT id FROM unit WHERE code = :c"), {"c": unit_code})).scalar()
     now = utcnow()
@@ -152,8 +174,10 @@ async def confirm_some(app: App, unit_code: str, confirmed: int, waiting: int = 
             {"unit": unit_id, "no": False, "now": now}, returning=True))  # fmt: skip
         iid = result.rows[0][0]
         target = "confirmed" if k < confirmed else "submitted"
-        change = Stmt("UPDATE initiative SET status = :s, phase_id = (SELECT id FROM phase WHERE code = 'GD1') "
-                      "WHERE id = :iid AND status = 'draft'", {"s": target, "iid": iid}, guard=True)  # fmt: skip
+        decision = "1/QĐ" if recognised and target == "confirmed" else None
+        change = Stmt("UPDATE initiative SET status = :s, phase_id = (SELECT id FROM phase WHERE code = 'GD1'), "
+                      "decision_no = :no WHERE id = :iid AND status = 'draft'",
+                      {"s": target, "iid": iid, "no": decision}, guard=True)  # fmt: skip
         await app.db.write_all(counted_change(iid, change))
 
 
@@ -168,14 +192,14 @@ async def test_progress_for_an_officer(app: App, tmp_path: Path) -> None:
     await give(app, officer, OFFICER, "LS")
     text = (await officer.send("/progress"))[-1].text  # defaults to the unit they are an officer of
     assert "Tiến độ của Liên đoàn Lao động tỉnh Lạng Sơn" in text
-    assert "Đã xác nhận: 573 / chỉ tiêu 4.100 (14%)" in text
+    assert "Đạt: 573 / chỉ tiêu 4.100 (14%)" in text
     assert "Chờ duyệt: 2" in text
     children = text.split("% chỉ tiêu")[1]
     assert children.index("Tràng Định") < children.index("Cấp nước") < children.index("Điện lực")
     assert "🟢 Liên đoàn Lao động huyện Tràng Định: 570/265 (215%)" in text
     assert "🔴 Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn: 3/10 (30%)" in text
     assert "⚪ Công đoàn Điện lực Lạng Sơn: 0/20 (0%)" in text
-    assert "2 đơn vị dưới 50% chỉ tiêu. 1 đơn vị chưa có sáng kiến nào được xác nhận" in text
+    assert "2 đơn vị dưới 50% chỉ tiêu. 1 đơn vị chưa có sáng kiến nào được tính" in text
     outsider = app.user(first_name="BSR")
     await register(outsider, unit_query="bsr")
     await give(app, outsider, OFFICER, "DK-BSR")
@@ -225,8 +249,9 @@ async def test_export_sends_a_spreadsheet_of_the_subtree(app: App, tmp_path: Pat
     book = load_workbook(BytesIO(upload["document"]["content"]))
     summary, items = book["Tổng hợp"], book["Danh sách sáng kiến"]
     rows = list(summary.iter_rows(values_only=True))
-    assert rows[0][:4] == ("Đơn vị", "Mã", "Đã xác nhận", "Chỉ tiêu")
+    assert rows[0][:4] == ("Đơn vị", "Mã", "Đã công nhận", "Chỉ tiêu")
     assert rows[1][:5] == ("Liên đoàn Lao động tỉnh Lạng Sơn", "LS", 3, 4100, 0.1)
+    assert rows[0][-2:] == ("Người đăng ký tham gia", "Tác giả") and rows[1][-2:] == (1, 0)  # the officer; no author
     statuses = sorted(r[6] for r in list(items.iter_rows(values_only=True))[1:])
     assert statuses == ["chờ duyệt", "đã xác nhận", "đã xác nhận", "đã xác nhận"]
     outsider = app.user()
@@ -279,7 +304,7 @@ async def test_demo_dataset_shows_the_published_figures(fake, db_path: Path) -> 
         admin = app.user(admin_id)
         await register(admin, unit_query="tỉnh lạng sơn")
         text_dk = (await admin.send("/progress DK"))[-1].text
-        assert "Đã xác nhận: 7.085 / chỉ tiêu 5.400 (131%)" in text_dk
+        assert "Đạt: 7.085 / chỉ tiêu 5.400 (131%)" in text_dk
         assert "⚪ Công đoàn Tổng Công ty Dịch vụ Kỹ thuật Dầu khí (PTSC): 0/400 (0%)" in text_dk
         text_ls = (await admin.send("/progress LS-TD"))[-1].text
         assert "570 / chỉ tiêu 265 (215%)" in text_ls

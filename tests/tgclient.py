@@ -117,16 +117,25 @@ class TgUser:
         ]
         return await self._message(expect, photo=sizes)
 
-    async def send_document(self, name: str = "ban-ve.pdf", expect: int = 1) -> list[Sent]:
+    async def send_document(self, name: str = "ban-ve.pdf", expect: int = 1, *, content: bytes | None = None,
+                            caption: str | None = None) -> list[Sent]:  # fmt: skip
+        """A document; with ``content`` the bot may download it; a ``caption`` such as ``/recognise`` is a command."""
         n = next(self._message_ids)
         doc = {
             "file_id": f"DOC{n}",
             "file_unique_id": f"UD{n}",
             "file_name": name,
             "mime_type": "application/pdf",
-            "file_size": 12345,
+            "file_size": 12345 if content is None else len(content),
         }
-        return await self._message(expect, document=doc)
+        extra: dict[str, Any] = {}
+        if content is not None:
+            self.fake.files[doc["file_id"]] = content
+        if caption is not None:
+            extra["caption"] = caption
+            if caption.startswith("/"):
+                extra["caption_entities"] = [{"type": "bot_command", "offset": 0, "length": len(caption.split()[0])}]
+        return await self._message(expect, document=doc, **extra)
 
     async def send_sticker(self, expect: int = 1) -> list[Sent]:
         sticker = {

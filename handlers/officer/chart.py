@@ -12,7 +12,7 @@ from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.formats import format_count
-from handlers.officer.progress import officer_unit
+from handlers.officer.progress import counting, officer_unit
 from handlers.worker.formview import today
 from reports.charts import progress_png
 from storage.db import Database
@@ -34,9 +34,10 @@ async def chart(message: Message, command: CommandObject, db: Database, member: 
     lines = [line for line in report.children if line.quota] or ([report.unit] if report.unit.quota else [])
     bars = [(line.name, line.percent or 0.0) for line in lines[:MAX_BARS]]
     labels = {"quota_line": _("quota (100%)"), "percent": _("% of quota"),
-              "weekly": _("Confirmed initiatives per week"), "confirmed": _("confirmed")}  # fmt: skip
+              "weekly": _("Counted initiatives per week"), "confirmed": _("counted")}  # fmt: skip
     confirmed = format_count(report.unit.counts.confirmed, get_i18n().current_locale)
-    title = _("{unit}: {confirmed} confirmed").format(unit=report.unit.name, confirmed=confirmed)
+    title = _("{unit}: {confirmed} counted").format(unit=report.unit.name, confirmed=confirmed)
+    title += "\n" + counting(report.unit.counts.basis)
     png = await asyncio.to_thread(progress_png, title, bars, await confirmed_per_week(db, unit_id), labels)
     await message.answer_photo(BufferedInputFile(png, filename="progress.png"))
 

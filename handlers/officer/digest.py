@@ -16,7 +16,7 @@ from aiogram.utils.i18n import I18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
 from forms.formats import format_count, format_percent
-from handlers.officer.progress import render
+from handlers.officer.progress import counting, render
 from handlers.team.cards import send_private
 from storage.db import Database
 from storage.groups import mark_unreachable, reachable_groups
@@ -61,8 +61,9 @@ async def send_weekly(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: dat
                 continue
             waiting = line.counts.by_status.get("submitted", 0) + line.counts.by_status.get("in_review", 0)
             with i18n.use_locale(group.language):
-                text = nudge_text(line.name, line.percent or 0, line.counts.confirmed, line.quota, waiting,
-                                  report.weekly_pace if report else None, group.language)  # fmt: skip
+                pace = report.weekly_pace if report else None
+                text = nudge_text(line.name, line.percent or 0, line.counts.confirmed, line.quota, waiting, pace,
+                                  group.language, line.counts.basis)  # fmt: skip
             try:
                 await bot.send_message(group.chat_id, "📣 " + escape(text))
                 nudges += 1
@@ -73,7 +74,7 @@ async def send_weekly(bot: Bot, db: Database, i18n: I18n, tz: ZoneInfo, now: dat
 
 
 def nudge_text(unit: str, percent: float, confirmed: int, quota: int, waiting: int, pace: int | None,
-               locale: str) -> str:  # fmt: skip
+               locale: str, basis: str = "recognised") -> str:  # fmt: skip
     """The weekly nudge to a support group whose unit is under half its quota."""
     text = _("{unit} is at {percent} of its quota ({confirmed}/{quota}).").format(
         unit=unit, percent=format_percent(percent, locale), confirmed=format_count(confirmed, locale),
@@ -82,6 +83,7 @@ def nudge_text(unit: str, percent: float, confirmed: int, quota: int, waiting: i
                            waiting).format(count=format_count(waiting, locale))  # fmt: skip
     if pace:
         text += " " + _("About {pace} more a week are needed.").format(pace=format_count(pace, locale))
+    text += " (" + counting(basis) + ")"
     return text
 
 

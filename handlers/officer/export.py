@@ -16,12 +16,12 @@ from aiogram.utils.i18n import gettext as _
 from forms.engine import Form
 from forms.errors import N_
 from forms.formats import format_count
-from handlers.officer.progress import officer_unit
+from handlers.officer.progress import COUNTED_HEADER, officer_unit
 from handlers.worker.drafts import STATUS
 from reports.xlsx import workbook
 from storage.db import Database
 from storage.models import Member
-from storage.progress import subtree_initiatives, subtree_lines
+from storage.progress import participants, subtree_initiatives, subtree_lines
 from storage.units import get_unit
 
 DUPLICATE = N_("duplicate")  # the one status /my and the export name that STATUS does not list
@@ -49,12 +49,15 @@ async def export(message: Message, command: CommandObject, db: Database, member:
         return
     unit = await get_unit(db, unit_id)
     assert unit is not None
+    lines = await subtree_lines(db, unit_id)
+    people = await participants(db, [line.unit_id for _depth, line in lines])
     summary = [
         ("  " * depth + line.name, line.code, line.counts.confirmed, line.quota,
          round(line.percent, 1) if line.percent is not None else None,
          line.counts.by_status.get("submitted", 0) + line.counts.by_status.get("in_review", 0),
-         line.counts.by_status.get("changes_requested", 0), line.counts.benefit, line.counts.social)
-        for depth, line in await subtree_lines(db, unit_id)
+         line.counts.by_status.get("changes_requested", 0), line.counts.benefit, line.counts.social,
+         *people.get(line.unit_id, (0, 0)))
+        for depth, line in lines
     ]  # fmt: skip
     items = [
         (row["number"], row["title"], row["authors"], row["name"], _label(form, "solution_type", row["solution_type"]),
@@ -65,8 +68,10 @@ async def export(message: Message, command: CommandObject, db: Database, member:
         for row in await subtree_initiatives(db, unit_id)
     ]  # fmt: skip
     data = workbook(
-        [_("Unit"), _("Code"), _("Confirmed"), _("Quota"), _("% of quota"), _("Waiting"), _("Returned"),
-         _("Money benefit (đồng/year)"), _("With a social benefit")], summary,
+        [_("Unit"), _("Code"), _(COUNTED_HEADER[db.count_basis]), _("Quota"), _("% of quota"), _("Waiting"),
+         _("Returned"),
+         _("Money benefit (đồng/year)"), _("With a social benefit"), _("Registered members"),
+         _("Authors")], summary,
         [_("Number"), _("Initiative name"), _("Authors"), _("Unit"), _("Type of solution"), _("Field of application"),
          _("Status"), _("Duplicate of"), _("How it differs (author)"), _("Submitted"), _("Decided"),
          _("Money benefit (đồng/year)"), _("Social benefit")], items,

@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n, ngettext
 from aiogram.utils.i18n import gettext as _
 
+from forms.errors import N_
 from forms.formats import format_count, format_money, format_percent
 from handlers.errors import suppress_harmless
 from handlers.ui.callbacks import ProgressCb
@@ -23,6 +24,18 @@ from storage.roles import OFFICER, officer_units, roles_over
 from storage.units import unit_by_code
 
 PAGE = 10
+COUNTING = {
+    "checked": N_("Counting: initiatives checked as valid by the support team"),
+    "recognised": N_("Counting: initiatives recognised by their workplace"),
+    "uploaded": N_("Counting: initiatives uploaded to the TLĐ system"),
+}
+COUNTED_HEADER = {"checked": N_("Checked as valid"), "recognised": N_("Recognised"),
+                  "uploaded": N_("Uploaded to the TLĐ system")}  # fmt: skip
+
+
+def counting(basis: str) -> str:
+    """What the figures count (COUNT_TOWARD_QUOTA), in the reader's language."""
+    return _(COUNTING[basis])
 
 
 def percent(line: Line, locale: str) -> str:
@@ -40,12 +53,18 @@ def render(report: Report, page: int, locale: str) -> str:
     counts = unit.counts.by_status
     lines = [
         "<b>" + escape(_("Progress of {unit}").format(unit=unit.name)) + "</b>",
-        escape(_("Confirmed: {confirmed} / quota {quota} ({percent})").format(**score(unit, locale))),
+        escape(_("Counted: {confirmed} / quota {quota} ({percent})").format(**score(unit, locale))),
+        "<i>" + escape(counting(unit.counts.basis)) + "</i>",
+        escape(_("Checked as valid: {checked} · recognised: {recognised} · uploaded to the TLĐ system: {uploaded}")
+               .format(checked=n(unit.counts.checked), recognised=n(counts.get("recognised", 0) + counts.get(
+                   "uploaded", 0)), uploaded=n(counts.get("uploaded", 0)))),
         escape(_("Waiting: {waiting} · returned: {returned} · rejected: {rejected}").format(
             waiting=n(counts.get("submitted", 0) + counts.get("in_review", 0)),
             returned=n(counts.get("changes_requested", 0)), rejected=n(counts.get("rejected", 0)))),
         escape(_("Money benefit: {money} a year · {social} with a social benefit").format(
             money=format_money(unit.counts.benefit, locale, exact=False), social=n(unit.counts.social))),
+        escape(_("{members} registered members · {authors} authors of initiatives sent for review").format(
+            members=n(report.participants[0]), authors=n(report.participants[1]))),
     ]  # fmt: skip
     if report.phase and report.in_phase:
         phase = _("{phase}: {confirmed} / {quota} ({percent})").format(
@@ -72,8 +91,8 @@ def render(report: Report, page: int, locale: str) -> str:
         none = sum(1 for c in report.children if c.counts.confirmed == 0)
         lines.append(escape(
             ngettext("{count} unit is under 50% of its quota.", "{count} units are under 50% of their quota.", under)
-            .format(count=n(under)) + " " + ngettext("{count} unit has no confirmed initiative yet.",
-                                                      "{count} units have no confirmed initiative yet.", none)
+            .format(count=n(under)) + " " + ngettext("{count} unit has no counted initiative yet.",
+                                                      "{count} units have no counted initiative yet.", none)
             .format(count=n(none))))  # fmt: skip
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlmodel import select
 
 from forms.formats import format_count, format_money
-from handlers.officer.progress import officer_unit
+from handlers.officer.progress import counting, officer_unit
 from storage.db import Database
 from storage.models import Member, Phase
 from storage.progress import child_lines, top_authors
@@ -59,11 +59,12 @@ async def top(message: Message, command: CommandObject, db: Database, member: Me
     assert unit is not None
     scope = await phase_name(db, phase) if phase else _("whole programme")
     title = _("Best of {unit} ({scope})").format(unit=unit.name, scope=scope)
-    lines = ["<b>" + escape(title) + "</b>", "", "<b>" + escape(_("Authors")) + "</b>"]
+    lines = ["<b>" + escape(title) + "</b>", "<i>" + escape(counting(db.count_basis)) + "</i>", "",
+             "<b>" + escape(_("Authors")) + "</b>"]  # fmt: skip
     authors = await top_authors(db, unit_id, phase)
     lines += [ranked(rank, name, count, benefit, locale) for rank, (name, count, benefit) in enumerate(authors, 1)]
     if not authors:
-        lines.append(escape(_("No confirmed initiative yet.")))
+        lines.append(escape(_("No counted initiative yet.")))
     children = [c for c in await child_lines(db, unit_id, phase) if c.counts.confirmed > 0]  # no medal for none
     if children:
         lines += ["", "<b>" + escape(_("Units")) + "</b>"]

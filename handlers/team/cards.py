@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
-from forms.formats import format_datetime
+from forms.formats import format_date, format_datetime
 from forms.money import Money
 from forms.render import money_text, value_text
 from handlers.ui.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
@@ -151,10 +151,33 @@ def notice_text(status: str, number: str, title: str, reason: str | None,
     )
 
 
+RECOGNITION_NOTICES = ("recognised", "uploaded", "recognition.undone", "recognition.upload_undone")
+
+
+def recognition_notice(status: str, item: Initiative, reason: str | None, locale: str) -> str:
+    """The author's notice of a recognition, an upload to the TLĐ system, or either taken back."""
+    names = {"number": escape(item.number or ""), "title": escape(item.title or ""), "reason": escape(reason or "")}
+    if status == "recognised":
+        text = _("Your initiative {number} “{title}” is recognised by decision {no} of {on}. It now counts in the "
+                 "programme.")  # fmt: skip
+        on = format_date(item.decision_on, locale) if item.decision_on else "—"
+        return text.format(no=escape(item.decision_no or ""), on=on, **names)
+    if status == "uploaded":
+        on = format_date(item.uploaded_on, locale) if item.uploaded_on else "—"
+        return _("Your initiative {number} “{title}” was uploaded to the TLĐ system on {on}.").format(on=on, **names)
+    if status == "recognition.upload_undone":
+        return _("The upload of your initiative {number} “{title}” to the TLĐ system was taken back. Reason: "
+                 "{reason}").format(**names)  # fmt: skip
+    return _("The recognition of your initiative {number} “{title}” was taken back. Reason: {reason}").format(**names)
+
+
 async def notify_author(bot: Bot, i18n: I18n, review: Review, status: str, reason: str | None,
                         db: Database | None = None) -> None:  # fmt: skip
     item, author = review.initiative, review.author
     with i18n.use_locale(author.language):
+        if status in RECOGNITION_NOTICES:
+            await send_private(bot, author, recognition_notice(status, item, reason, author.language), db=db)
+            return
         text, editable = notice_text(status, item.number or "", item.title or "", reason, review.duplicate_of)
         action = DraftCb(action=DraftAction.RESUME, draft=item.id or 0)
         keyboard = markup([[button(_("✏️ Edit and resubmit"), action)]]) if editable else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
 from forms.errors import N_
-from forms.formats import format_datetime
+from forms.formats import format_date, format_datetime
 from forms.render import pack
 from storage.db import Database
 from storage.models import Event, Initiative, Member
@@ -31,6 +32,10 @@ SHOWN = {
     "review.changes_requested": N_("returned for changes: {reason}"),
     "review.rejected": N_("rejected: {reason}"),
     "review.duplicate": N_("marked as a duplicate of {original}"),
+    "recognition.recorded": N_("recognised: decision {no} of {on} ({body})"),
+    "recognition.uploaded": N_("uploaded to the TLĐ system on {on}"),
+    "recognition.undone": N_("recognition taken back: {reason}"),
+    "recognition.upload_undone": N_("upload to the TLĐ system taken back: {reason}"),
 }
 
 
@@ -58,8 +63,10 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
         if event.kind not in SHOWN:
             continue
         detail = json.loads(event.detail)
+        on = format_date(date.fromisoformat(detail["on"]), locale) if detail.get("on") else "—"
         what = _(SHOWN[event.kind]).format(round=detail.get("round", 1), reason=detail.get("reason") or "—",
-                                           original=detail.get("of") or "—")  # fmt: skip
+                                           original=detail.get("of") or "—", no=detail.get("no") or "—", on=on,
+                                           body=detail.get("body") or "—")  # fmt: skip
         if event.kind == "review.duplicate" and detail.get("reason"):
             what += ": " + detail["reason"]
         when = format_datetime(event.at, locale, tz)

@@ -1,7 +1,7 @@
 """the team writes for a member: who writes a draft for its author, and a draft handed to the team
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-27 23:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '0011'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
