@@ -254,7 +254,10 @@ class Worker:
         return None if self.draft_id is None else f"SK-{self.draft_id:06d}"
 
     def _stray(self, m: Sent) -> bool:
-        """A message about a submission other than the one in hand (e.g. a notice sent late after a restart)."""
+        """A message about a submission other than the one in hand (e.g. a notice sent late after a restart); the
+        list of initiatives like the one in hand names others, but is about this one."""
+        if self.draft_id is not None and self._button(m, f"{LOOK_ALIKE}{self.draft_id}:") is not None:
+            return False
         found = re.search(r"SK-\d+", m.text)
         return found is not None and (found[0] in self.counted or found[0] != self._current_number())
 
