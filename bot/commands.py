@@ -25,6 +25,9 @@ COMMANDS = (
     ("invite", N_("Invite link and QR code for a unit (officers)")),
     ("digest", N_("Weekly progress digest on or off (officers)")),
     ("guide", N_("A unit's own guide or video link, shown in /help (officers)")),
+    ("for", N_("Write an initiative for a member (support team, officers)")),
+    ("congnhan", N_("Record the workplace's recognition decision for an initiative (support team, officers)")),
+    ("dacapnhat", N_("Mark initiatives uploaded to the TLĐ system (support team, officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )
