@@ -37,22 +37,19 @@ def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
 
 def one_sheet(titles: Sequence[str], rows: Iterable[Sequence[Any]], name: str) -> bytes:
     """One sheet with a bold, frozen header row."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(name[:31])
-    sheet.freeze_panes = "A2"
-    _header(sheet, titles)
-    for row in rows:
-        sheet.append([_cell(sheet, value) for value in row])
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return _book([(name, titles, rows)])
 
 
 def workbook(summary_titles: Sequence[str], summary: Iterable[Sequence[Any]], item_titles: Sequence[str],
              items: Iterable[Sequence[Any]], sheet_names: tuple[str, str]) -> bytes:  # fmt: skip
     """Two sheets, written in streaming mode so a large subtree stays cheap in memory."""
+    return _book([(sheet_names[0], summary_titles, summary), (sheet_names[1], item_titles, items)])
+
+
+def _book(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """Sheets with a bold, frozen header row each, written in streaming mode."""
     book = Workbook(write_only=True)
-    for name, titles, rows in ((sheet_names[0], summary_titles, summary), (sheet_names[1], item_titles, items)):
+    for name, titles, rows in sheets:
         sheet = book.create_sheet(name[:31])
         sheet.freeze_panes = "A2"
         _header(sheet, titles)
