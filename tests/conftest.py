@@ -17,7 +17,9 @@ from storage.migrate import upgrade
 from storage.unit_files import read_units
 from storage.units import import_units
 from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo
 from tests.tgclient import TgUser
+from tests.zalo_app import TwoChannels, settings_for, start_two, stop_two
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS_CSV = Path(__file__).parent / "data" / "units.csv"
@@ -185,3 +187,18 @@ async def worker(app: App) -> TgUser:
     user = app.user()
     await register(user)
     return user
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZalo]:
+    server = FakeZalo()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def two(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> AsyncIterator[TwoChannels]:
+    app = await start_two(fake, zalo, settings_for(f"sqlite+aiosqlite:///{db_path}", fake, zalo))
+    yield app
+    await stop_two(app)

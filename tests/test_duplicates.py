@@ -28,7 +28,7 @@ from tests.conftest import UNITS_CSV, App, register
 from tests.fake_zalo import FakeZalo
 from tests.flows import SOLUTION, TITLE, fill_to_preview
 from tests.test_review import GROUP, card_of, team
-from tests.test_zalo import two, zalo, zalo_fill_to_preview, zalo_number, zalo_register, zalo_team  # noqa: F401
+from tests.test_zalo import zalo_fill_to_preview, zalo_number, zalo_register, zalo_team
 from tests.tgclient import TgUser
 from tests.zalo_app import TwoChannels
 from tests.zaloclient import ZaloUser, choices
@@ -251,7 +251,7 @@ async def test_a_wrong_original_a_forged_or_stale_press_changes_nothing(app: App
     assert item.status == "confirmed" and item.duplicate_of_id is None and marked == []
 
 
-async def test_a_zalo_group_marks_a_duplicate_with_one_typed_command(two: TwoChannels, zalo: FakeZalo) -> None:  # noqa: F811
+async def test_a_zalo_group_marks_a_duplicate_with_one_typed_command(two: TwoChannels, zalo: FakeZalo) -> None:
     group, (first, _second) = await zalo_team(two, zalo)
     author = ZaloUser(zalo, name="Trần Thị Bình")
     await zalo_register(author)

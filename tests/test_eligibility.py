@@ -5,13 +5,10 @@ warning says how to fix it, offers the button to its step, and never blocks the 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import pytest
 
 from bot.i18n import create_i18n
 from forms.eligibility import (
@@ -42,12 +39,11 @@ from storage.members import get_member
 from storage.unit_files import PhaseRow
 from storage.units import import_phases
 from tests.conftest import App
-from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.flows import BEFORE, PLACE, SOCIAL, SOLUTION, TITLE, fill_to_preview, vi
 from tests.test_zalo import zalo_fill_to_preview, zalo_register
 from tests.tgclient import TgUser
-from tests.zalo_app import TwoChannels, settings_for, start_two, stop_two
+from tests.zalo_app import TwoChannels
 from tests.zaloclient import ZaloUser, choices, numbered
 
 FORM = Form(build_fields())
@@ -292,21 +288,6 @@ async def test_a_draft_without_a_date_and_with_shares_not_adding_up_names_both_f
 
 
 # -- on Zalo: the warnings' buttons are numbered with the others --------------------------------------------
-
-
-@pytest.fixture
-async def zalo() -> AsyncIterator[FakeZalo]:
-    server = FakeZalo()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def two(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> AsyncIterator[TwoChannels]:
-    app = await start_two(fake, zalo, settings_for(f"sqlite+aiosqlite:///{db_path}", fake, zalo))
-    yield app
-    await stop_two(app)
 
 
 async def test_on_zalo_the_fix_is_a_numbered_choice_and_submitting_still_works(

@@ -17,7 +17,7 @@ from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, vi
 from tests.test_review import GROUP, card_of, give, team
-from tests.test_zalo import two, zalo, zalo_register, zalo_team  # noqa: F401 (the fixtures)
+from tests.test_zalo import zalo_register, zalo_team
 from tests.tgclient import TgUser
 from tests.zalo_app import TwoChannels
 from tests.zaloclient import ZaloUser, choices
@@ -208,8 +208,8 @@ async def test_a_team_member_of_another_subtree_cannot_write_for_the_member(app:
 
 
 async def test_on_zalo_a_member_hands_a_draft_over_and_a_team_member_writes_for_another(
-    two: TwoChannels,  # noqa: F811 (the fixture imported above)
-    zalo: FakeZalo,  # noqa: F811
+    two: TwoChannels,
+    zalo: FakeZalo,
 ) -> None:
     """No buttons: every choice is a numbered line, typed back as its number."""
     group, helpers = await zalo_team(two, zalo)

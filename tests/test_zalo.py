@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlmodel import select
 
 from channels.addresses import is_zalo, zalo_address
@@ -23,21 +21,6 @@ from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, vi
 from tests.test_review import card_of, give, team
 from tests.zalo_app import TwoChannels, settings_for, start_two, stop_two
 from tests.zaloclient import ZaloUser, choices
-
-
-@pytest.fixture
-async def zalo() -> AsyncIterator[FakeZalo]:
-    server = FakeZalo()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def two(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> AsyncIterator[TwoChannels]:
-    app = await start_two(fake, zalo, settings_for(f"sqlite+aiosqlite:///{db_path}", fake, zalo))
-    yield app
-    await stop_two(app)
 
 
 async def zalo_register(user: ZaloUser, unit_query: str = "cấp nước") -> None:
