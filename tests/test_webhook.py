@@ -333,6 +333,24 @@ async def test_sigterm_stops_accepting_and_finishes_the_delivery_in_flight(
 
 
 # -- in-process: the channel's answers when handling fails, the health check, the proxy ---------------------
+POST = {"path": "/webhook/telegram", "headers": {SECRET_HEADER: SECRET}}
+
+
+def private_text(update_id: int, text: str) -> dict[str, Any]:
+    chat = {"id": 1, "type": "private", "first_name": "An"}
+    return {"update_id": update_id, "message": {"message_id": update_id, "date": 1, "chat": chat, "text": text}}
+
+
+def serve_router(router: Router, **channel_options: Any) -> tuple[Bot, TelegramWebhook, WebhookServer]:
+    """The Telegram webhook in process, feeding ``router`` only."""
+    dp = Dispatcher()
+    dp.include_router(router)
+    bot = Bot("123456:TEST-token")
+    metrics = Metrics()
+    channel = TelegramWebhook(dp, bot, SECRET, metrics, **channel_options)
+    server = WebhookServer([channel], Health(Database("sqlite+aiosqlite:///:memory:")), metrics,
+                           host="127.0.0.1", port=0, grace=1)  # fmt: skip
+    return bot, channel, server
 
 
 async def test_a_failing_handler_is_answered_500_until_it_succeeds_or_is_given_up() -> None:
@@ -345,20 +363,10 @@ async def test_a_failing_handler_is_answered_500_until_it_succeeds_or_is_given_u
         if message.text == "always" or len(attempts) == 1:
             raise RuntimeError("the database went away")
 
-    dp = Dispatcher()
-    dp.include_router(router)
-    bot = Bot("123456:TEST-token")
-    metrics = Metrics()
-    channel = TelegramWebhook(dp, bot, SECRET, metrics, give_up_after=3)
-    server = WebhookServer([channel], Health(Database("sqlite+aiosqlite:///:memory:")), metrics,
-                           host="127.0.0.1", port=0, grace=1)  # fmt: skip
-    chat = {"id": 1, "type": "private", "first_name": "An"}
-
-    def update(update_id: int, text: str) -> dict[str, Any]:
-        return {"update_id": update_id, "message": {"message_id": update_id, "date": 1, "chat": chat, "text": text}}
+    bot, _channel, server = serve_router(router, give_up_after=3)
+    update, post = private_text, POST
 
     async with TestClient(TestServer(server.application())) as client:
-        post = {"path": "/webhook/telegram", "headers": {SECRET_HEADER: SECRET}}
         assert (await client.post(**post, json=update(1, "hi"))).status == 500  # Telegram will retry
         assert (await client.post(**post, json=update(1, "hi"))).status == 200
         statuses = [(await client.post(**post, json=update(2, "always"))).status for _ in range(3)]
@@ -383,21 +391,11 @@ async def test_a_handler_that_never_returns_is_stopped_and_answered_500(caplog: 
         if message.text == "stuck":
             await asyncio.Event().wait()
 
-    dp = Dispatcher()
-    dp.include_router(router)
-    bot = Bot("123456:TEST-token")
-    metrics = Metrics()
-    channel = TelegramWebhook(dp, bot, SECRET, metrics)
+    bot, channel, server = serve_router(router)
     channel.handler_timeout = 0.3
-    server = WebhookServer([channel], Health(Database("sqlite+aiosqlite:///:memory:")), metrics,
-                           host="127.0.0.1", port=0, grace=1)  # fmt: skip
-    chat = {"id": 1, "type": "private", "first_name": "An"}
-
-    def update(update_id: int, text: str) -> dict[str, Any]:
-        return {"update_id": update_id, "message": {"message_id": update_id, "date": 1, "chat": chat, "text": text}}
+    update, post = private_text, POST
 
     async with TestClient(TestServer(server.application())) as client:
-        post = {"path": "/webhook/telegram", "headers": {SECRET_HEADER: SECRET}}
         async with asyncio.timeout(5):
             assert (await client.post(**post, json=update(7, "stuck"))).status == 500
             assert (await client.post(**post, json=update(8, "next"))).status == 200
