@@ -28,6 +28,7 @@ COMMANDS = (
     ("for", N_("Write an initiative for a member (support team, officers)")),
     ("congnhan", N_("Record the workplace's recognition decision for an initiative (support team, officers)")),
     ("dacapnhat", N_("Mark initiatives uploaded to the TLĐ system (support team, officers)")),
+    ("giatri", N_("The money benefit as the support team checked it (support team, officers)")),
     ("help", N_("Help")),
     ("cancel", N_("Leave the form, keeping the draft")),
 )

@@ -11,7 +11,7 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import errors, help
     from handlers.officer import chart, digest, export, export_tld, invites, progress, setup, top
-    from handlers.team import groups, proxy, reasons, recognition, recognition_bulk, reminders, review, team
+    from handlers.team import benefit, groups, proxy, reasons, recognition, recognition_bulk, reminders, review, team
     from handlers.worker import dossier, drafting, drafts, edits, history, linking, navigation, profile, start
 
     modules = (
@@ -34,6 +34,7 @@ def routers() -> list[Router]:
         history,
         recognition_bulk,  # /recognise with a file, /uploaded: in a private chat or a support group
         recognition,
+        benefit,  # /giatri: the support team's own figure for the money benefit
         progress,
         chart,
         export_tld,  # /export tld: before /export

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -14,9 +16,10 @@ from handlers.worker.states import Drafting
 from storage.db import Database
 from storage.guides import guide_for
 from storage.models import Member
+from storage.roles import OFFICER, roles_held
 
 
-async def help_(message: Message, form: Form, db: Database, member: Member | None) -> None:
+async def help_(message: Message, form: Form, db: Database, member: Member | None, admins: frozenset[int]) -> None:
     steps = "\n".join(f"{i}. {_(f.label)}" for i, f in enumerate(form.fields, start=1))
     found = await guide_for(db, member.unit_id if member else None)
     guide = "\n\n<b>" + _("Your unit's guide") + "</b>\n" + unit_guide.guide_line(found) if found else ""
@@ -50,7 +53,33 @@ async def help_(message: Message, form: Form, db: Database, member: Member | Non
         + "\n"
         + by_field.format(k=form.index("field") + 2)
         + guide
+        + await team_part(db, member, admins)
     )
+
+
+async def team_part(db: Database, member: Member | None, admins: frozenset[int]) -> str:
+    """What the support team and officers can do, for those who hold such a role (or administer the bot)."""
+    held = await roles_held(db, member.id if member else None)
+    if not held and not (member is not None and member.tg_user_id in admins):
+        return ""
+    lines = ["", "", "<b>" + _("For the support team") + "</b>",
+             _("/for NAME — write an initiative for a member (a registered member, or a new person)"),
+             _("/congnhan SK-000123 12/QĐ-CĐCS 15/03/2022 — record the workplace's recognition decision; a .csv or "
+               ".xlsx file with the caption /congnhan records many"),
+             _("/dacapnhat SK-000123 — mark as uploaded to the TLĐ system (several numbers at once too)"),
+             _("/giatri SK-000123 12 triệu/năm; note — the money benefit as the support team checked it"),
+             _("/dossier SK-000123 — the application for recognition, for any initiative you look after"),
+             _("/history SK-000123 — who did what, and when")]  # fmt: skip
+    if OFFICER in held or (member is not None and member.tg_user_id in admins):
+        lines += ["", "<b>" + _("For officers") + "</b>",
+                  _("/progress, /chart, /top, /export, /export tld — progress, rankings and spreadsheets of a unit"),
+                  _("/invite — an invite link and QR code for a unit · /digest — a weekly digest on or off"),
+                  _("/huycongnhan SK-000123 reason — take a recognition or an upload back")]  # fmt: skip
+    return "\n".join(escape_lines(lines))
+
+
+def escape_lines(lines: list[str]) -> list[str]:
+    return [line if line.startswith("<b>") else escape(line) for line in lines]
 
 
 async def cancel(message: Message, state: FSMContext, member: Member | None) -> None:

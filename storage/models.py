@@ -55,6 +55,7 @@ class Tally(SQLModel, table=True):
     count: int = 0
     benefit: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     social: int = 0
+    benefit_checked: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # of ``count``: team's figure
 
 
 class Member(SQLModel, table=True):
@@ -111,6 +112,10 @@ class Initiative(SQLModel, table=True):
     recognised_by_id: int | None = Field(default=None, foreign_key="member.id")
     uploaded_on: date | None = None
     uploaded_by_id: int | None = Field(default=None, foreign_key="member.id")
+    # the money benefit a year as the support team checked it, with its note; totals use it where it is set
+    checked_benefit: int | None = Field(default=None, sa_column=Column(BigInteger))
+    checked_benefit_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    checked_benefit_by_id: int | None = Field(default=None, foreign_key="member.id")
 
 
 class Author(SQLModel, table=True):

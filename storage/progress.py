@@ -45,6 +45,19 @@ def _tallied(prefix: str = "") -> str:
     )
 
 
+def benefit(prefix: str = "") -> str:
+    """The money benefit a year an initiative adds to totals: the support team's checked figure where it has one,
+    else the author's."""
+    return f"coalesce({prefix}checked_benefit, {prefix}benefit_per_year, 0)"
+
+
+def by_team(prefix: str = "") -> str:
+    """1 when the totals take the initiative's benefit from the support team's figure, else 0."""
+    return f"CASE WHEN {prefix}checked_benefit IS NULL THEN 0 ELSE 1 END"
+
+
+BENEFIT, BY_TEAM = benefit(), by_team()
+
 _PATH = (
     "WITH RECURSIVE up(id, parent_id, depth) AS ("
     " SELECT id, parent_id, 0 FROM unit WHERE id = (SELECT unit_id FROM initiative WHERE id = :iid)"
@@ -56,8 +69,9 @@ def untally(initiative_id: int) -> Stmt:
     """Take the initiative out of the tallies it is counted in now (before its row changes)."""
     return Stmt(
         _PATH + "UPDATE tally SET count = count - 1, "
-        "benefit = benefit - (SELECT coalesce(benefit_per_year, 0) FROM initiative WHERE id = :iid), "
-        "social = social - (SELECT CASE WHEN has_social_benefit THEN 1 ELSE 0 END FROM initiative WHERE id = :iid) "
+        f"benefit = benefit - (SELECT {BENEFIT} FROM initiative WHERE id = :iid), "
+        "social = social - (SELECT CASE WHEN has_social_benefit THEN 1 ELSE 0 END FROM initiative WHERE id = :iid), "
+        f"benefit_checked = benefit_checked - (SELECT {BY_TEAM} FROM initiative WHERE id = :iid) "
         f"WHERE status = (SELECT {_tallied()} FROM initiative WHERE id = :iid) "
         "AND phase_id = (SELECT coalesce(phase_id, 0) FROM initiative WHERE id = :iid) "
         "AND unit_id IN (SELECT id FROM up)",
@@ -68,12 +82,13 @@ def untally(initiative_id: int) -> Stmt:
 def retally(initiative_id: int) -> Stmt:
     """Count the initiative again as its row now stands (after the change)."""
     return Stmt(
-        _PATH + "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
-        f"SELECT up.id, coalesce(i.phase_id, 0), {_tallied('i.')}, 1, coalesce(i.benefit_per_year, 0), "
-        "CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END FROM up JOIN initiative i ON i.id = :iid "
+        _PATH + "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social, benefit_checked) "
+        f"SELECT up.id, coalesce(i.phase_id, 0), {_tallied('i.')}, 1, {benefit('i.')}, "
+        f"CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END, {by_team('i.')} FROM up JOIN initiative i ON i.id = :iid "
         f"WHERE i.status IN {_IN_COUNTED} "
         "ON CONFLICT (unit_id, phase_id, status) DO UPDATE SET count = tally.count + excluded.count, "
-        "benefit = tally.benefit + excluded.benefit, social = tally.social + excluded.social",
+        "benefit = tally.benefit + excluded.benefit, social = tally.social + excluded.social, "
+        "benefit_checked = tally.benefit_checked + excluded.benefit_checked",
         {"iid": initiative_id},
     )
 
@@ -91,9 +106,9 @@ async def recount(db: Database) -> None:
             "WITH RECURSIVE closure(ancestor, unit) AS (SELECT id, id FROM unit UNION ALL "
             "SELECT u.parent_id, c.unit FROM closure c JOIN unit u ON u.id = c.ancestor "
             "WHERE u.parent_id IS NOT NULL) "
-            "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social) "
+            "INSERT INTO tally (unit_id, phase_id, status, count, benefit, social, benefit_checked) "
             f"SELECT c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.')}, count(*), "
-            "sum(coalesce(i.benefit_per_year, 0)), sum(CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END) "
+            f"sum({benefit('i.')}), sum(CASE WHEN i.has_social_benefit THEN 1 ELSE 0 END), sum({by_team('i.')}) "
             "FROM initiative i JOIN closure c ON c.unit = i.unit_id "
             f"WHERE i.status IN {_IN_COUNTED} GROUP BY c.ancestor, coalesce(i.phase_id, 0), {_tallied('i.')}"
         ),
@@ -105,6 +120,7 @@ class Counts:
     by_status: dict[str, int] = field(default_factory=dict)  # tally rows: statuses, a checked one by its stage
     benefit: int = 0  # money benefit per year of the counted initiatives
     social: int = 0  # counted initiatives with a social benefit
+    benefit_checked: int = 0  # counted initiatives whose benefit in ``benefit`` is the support team's figure
     basis: str = "recognised"  # what counts toward the quota (COUNT_TOWARD_QUOTA)
 
     @property
@@ -123,7 +139,8 @@ async def tallies(db: Database, unit_ids: list[int], phase_id: int | None) -> di
     ``count_basis`` (set from COUNT_TOWARD_QUOTA when the dispatcher is built)."""
     if not unit_ids:
         return {}
-    sql = "SELECT unit_id, status, sum(count), sum(benefit), sum(social) FROM tally WHERE unit_id IN :ids"
+    sql = ("SELECT unit_id, status, sum(count), sum(benefit), sum(social), sum(benefit_checked) FROM tally "
+           "WHERE unit_id IN :ids")  # fmt: skip
     params: dict[str, object] = {"ids": tuple(unit_ids)}
     if phase_id is not None:
         sql += " AND phase_id = :phase"
@@ -132,11 +149,12 @@ async def tallies(db: Database, unit_ids: list[int], phase_id: int | None) -> di
     basis = db.count_basis
     result: dict[int, Counts] = {uid: Counts(basis=basis) for uid in unit_ids}
     async with db.read_engine.connect() as conn:
-        for unit_id, status, count, benefit, social in await conn.execute(stmt, params):
+        for unit_id, status, count, money, social, by_team_ in await conn.execute(stmt, params):
             counts = result[unit_id]
             counts.by_status[status] = int(count)
             if status in BASIS_STAGES[basis]:
-                counts.benefit, counts.social = counts.benefit + int(benefit), counts.social + int(social)
+                counts.benefit, counts.social = counts.benefit + int(money), counts.social + int(social)
+                counts.benefit_checked += int(by_team_)
     return result
 
 
@@ -249,7 +267,8 @@ async def subtree_initiatives(db: Database, unit_id: int) -> list[dict[str, obje
         rows = (await conn.execute(text(
             _DOWN + "SELECT i.id, i.number, i.title, u.name, i.solution_type, i.field_of_work, i.status, "
             "i.submitted_at, i.decided_at, i.benefit_per_year, i.answers, o.number AS duplicate_of, i.differs_note, "
-            "i.decision_no, i.decision_on, i.decision_body, i.uploaded_on "
+            "i.decision_no, i.decision_on, i.decision_body, i.uploaded_on, i.checked_benefit, i.checked_benefit_note, "
+            f"{benefit('i.')} AS benefit "
             "FROM initiative i "
             "JOIN down ON i.unit_id = down.id JOIN unit u ON u.id = i.unit_id "
             f"LEFT JOIN initiative o ON o.id = i.duplicate_of_id WHERE i.status IN {_IN_COUNTED} "
@@ -266,13 +285,14 @@ async def subtree_initiatives(db: Database, unit_id: int) -> list[dict[str, obje
 async def top_authors(
     db: Database, unit_id: int, phase_code: str | None, limit: int = 10
 ) -> list[tuple[str, int, int]]:
-    """Authors of confirmed initiatives in the subtree: (name, initiatives, money benefit a year), best first."""
+    """Authors of counted initiatives in the subtree: (name, initiatives, money benefit a year, the team's figure
+    where there is one), best first."""
     sql = (
-        _DOWN + "SELECT a.full_name, count(*), sum(coalesce(i.benefit_per_year, 0)) FROM author a "
+        _DOWN + f"SELECT a.full_name, count(*), sum({benefit('i.')}) FROM author a "
         "JOIN initiative i ON i.id = a.initiative_id JOIN down ON i.unit_id = down.id "
         f"WHERE {counted_sql(db.count_basis)} "
         + ("AND i.phase_id = (SELECT id FROM phase WHERE code = :phase) " if phase_code else "")
-        + "GROUP BY a.full_name ORDER BY count(*) DESC, sum(coalesce(i.benefit_per_year, 0)) DESC, a.full_name "
+        + f"GROUP BY a.full_name ORDER BY count(*) DESC, sum({benefit('i.')}) DESC, a.full_name "
         "LIMIT :limit"
     )
     async with db.read_engine.connect() as conn:
@@ -291,17 +311,26 @@ async def child_lines(db: Database, unit_id: int, phase_code: str | None) -> lis
     return await _lines(db, [(c[0], c[1], c[2]) for c in children], phase_id)
 
 
+# The day an initiative began to count under each COUNT_TOWARD_QUOTA setting: the team's check, the recognition
+# decision's date, the upload's date.
+COUNTED_ON = {"checked": "i.decided_at", "recognised": "i.decision_on", "uploaded": "i.uploaded_on"}
+
+
 async def confirmed_per_week(db: Database, unit_id: int) -> list[tuple[date, int]]:
-    """Confirmed initiatives of the subtree by the week (Monday) they were confirmed in."""
+    """Counted initiatives of the subtree by the week (Monday) they began to count in: the week of the team's check,
+    of the recognition decision or of the upload, by COUNT_TOWARD_QUOTA."""
     from datetime import datetime, timedelta
 
+    on = COUNTED_ON[db.count_basis]
     async with db.read_engine.connect() as conn:
         rows = await conn.execute(text(
-            _DOWN + "SELECT i.decided_at FROM initiative i JOIN down ON i.unit_id = down.id "
-            f"WHERE {counted_sql(db.count_basis)} AND i.decided_at IS NOT NULL"), {"unit": unit_id})  # fmt: skip
+            _DOWN + f"SELECT {on} FROM initiative i JOIN down ON i.unit_id = down.id "
+            f"WHERE {counted_sql(db.count_basis)} AND {on} IS NOT NULL"), {"unit": unit_id})  # fmt: skip
         weeks: dict[date, int] = {}
         for (moment,) in rows:
-            day = (datetime.fromisoformat(moment) if isinstance(moment, str) else moment).date()
+            if isinstance(moment, str):
+                moment = datetime.fromisoformat(moment) if len(moment) > 10 else date.fromisoformat(moment)
+            day = moment.date() if isinstance(moment, datetime) else moment
             monday = day - timedelta(days=day.weekday())
             weeks[monday] = weeks.get(monday, 0) + 1
     return sorted(weeks.items())

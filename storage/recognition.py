@@ -97,3 +97,30 @@ async def by_numbers(db: Database, numbers: list[str]) -> dict[str, Initiative]:
     async with db.session() as session:
         rows = await session.exec(select(Initiative).where(col(Initiative.number).in_(numbers)))
         return {item.number or "": item for item in rows.all()}
+
+
+CHECKABLE = ("submitted", "in_review", "changes_requested", "confirmed")  # the team may weigh the benefit then
+
+
+async def set_checked_benefit(db: Database, member_id: int, initiative_id: int, per_year: int | None,
+                              note: str | None) -> bool:  # fmt: skip
+    """Record the support team's own figure for the money benefit a year, with its note, next to the author's
+    (None takes it away). Totals use it from now on; the history, the author and the cards are told."""
+    change = Stmt(
+        "UPDATE initiative SET checked_benefit = :v, checked_benefit_note = :note, checked_benefit_by_id = :m, "
+        f"updated_at = :now WHERE id = :id AND status IN {CHECKABLE!r}"
+        + (" AND checked_benefit IS NOT NULL" if per_year is None else ""),
+        {"v": per_year, "note": note, "m": member_id if per_year is not None else None, "now": utcnow(),
+         "id": initiative_id},
+        guard=True,
+    )  # fmt: skip
+    kind = "benefit.checked" if per_year is not None else "benefit.check_removed"
+    result = await db.write_all(
+        [
+            *counted_change(initiative_id, change),
+            event_stmt(kind, {"amount": per_year, "reason": note}, member_id=member_id, initiative_id=initiative_id),
+            outbox_stmt("author.notice", {"iid": initiative_id, "status": kind, "reason": note}),
+            outbox_stmt("card.refresh", {"iid": initiative_id}),
+        ]
+    )
+    return result.applied

@@ -79,6 +79,15 @@ async def may_review(db: Database, member_id: int | None, unit_id: int | None) -
     return unit_id is not None and bool(await roles_over(db, member_id, unit_id) & {SUPPORT, OFFICER})
 
 
+async def roles_held(db: Database, member_id: int | None) -> set[str]:
+    """Every role the member holds on any unit."""
+    if member_id is None:
+        return set()
+    async with db.read_engine.connect() as conn:
+        rows = await conn.execute(text("SELECT DISTINCT role FROM role WHERE member_id = :m"), {"m": member_id})
+        return {row[0] for row in rows}
+
+
 async def officer_units(db: Database, member_id: int | None) -> list[int]:
     """The units a member is an officer of, highest first."""
     sql = text(

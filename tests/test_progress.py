@@ -17,6 +17,7 @@ from sqlalchemy import text
 from storage.db import Database
 from storage.models import utcnow
 from storage.progress import COUNTED, TALLIED_AS, counted_change, progress_for, recount, tallies
+from storage.recognition import CHECKABLE
 from storage.roles import OFFICER
 from storage.unit_files import read_phases, read_units
 from storage.units import export_units, import_phases, import_units
@@ -45,10 +46,12 @@ STAGE_SQL = {  # how each step of the recognition changes the row (its status st
 # What counts toward the quota under each COUNT_TOWARD_QUOTA, written out here rather than taken from the code
 QUOTA_BASES = {"checked": ("confirmed", "recognised", "uploaded"), "recognised": ("recognised", "uploaded"),
                "uploaded": ("uploaded",)}  # fmt: skip
+LEAVE, CLEAR = -1, -2  # the support team's figure for the money benefit: left as it is, or taken away
 trees = st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=20)
 histories = st.lists(
     st.tuples(st.integers(0, 10_000), st.integers(0, 5_000_000), st.booleans(),
-              st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 9_000_000)), max_size=6)),
+              st.lists(st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 9_000_000),
+                                 st.one_of(st.just(LEAVE), st.just(CLEAR), st.integers(0, 9_000_000))), max_size=6)),
     max_size=25,
 )  # fmt: skip
 
@@ -73,7 +76,7 @@ async def build(db: Database, parents: list[int], story: list) -> list[int | Non
                             {"iid": iid, "unit": 10_000 + unit_pick % len(parents), "no": False, "social": social,
                              "benefit": benefit, "now": now}))  # fmt: skip
         status = "draft"
-        for choice, unit_pick2, benefit2, *_ in [(*s,) for s in steps]:
+        for choice, unit_pick2, benefit2, team_figure in [(*s,) for s in steps]:
             if not NEXT[status]:
                 break
             new = NEXT[status][choice % len(NEXT[status])]
@@ -87,17 +90,24 @@ async def build(db: Database, parents: list[int], story: list) -> list[int | Non
                               "phase_id = :phase WHERE id = :iid AND status = :old", params, guard=True)  # fmt: skip
             assert (await db.write_all(counted_change(iid, change))).applied
             status = new
+            if team_figure != LEAVE:  # as /giatri does it: only while submitted or later, and not rejected
+                figure = None if team_figure == CLEAR else team_figure
+                change = Stmt(f"UPDATE initiative SET checked_benefit = :v WHERE id = :iid AND status IN {CHECKABLE!r}",
+                              {"v": figure, "iid": iid})  # fmt: skip
+                await db.write_all(counted_change(iid, change))
     return parent_of
 
 
-async def brute_force(db: Database, parent_of: list[int | None]) -> dict[int, dict[str, tuple[int, int, int]]]:
-    """Count every initiative into its unit and each ancestor, the slow way."""
+async def brute_force(db: Database, parent_of: list[int | None]) -> dict[int, dict[str, tuple[int, int, int, int]]]:
+    """Count every initiative into its unit and each ancestor, the slow way: (initiatives, money benefit with the
+    team's figure where there is one, with a social benefit, with the team's figure)."""
     async with db.engine.connect() as conn:
         rows = (await conn.execute(text(
-            "SELECT unit_id, status, coalesce(benefit_per_year, 0), has_social_benefit, decision_no, uploaded_on "
+            "SELECT unit_id, status, benefit_per_year, has_social_benefit, decision_no, uploaded_on, checked_benefit "
             "FROM initiative WHERE id >= 50000"))).all()  # fmt: skip
-    totals: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0]))
-    for unit, status, benefit, social, decision_no, uploaded_on in rows:
+    totals: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0, 0, 0]))
+    for unit, status, authors, social, decision_no, uploaded_on, teams in rows:
+        benefit = teams if teams is not None else authors or 0
         if status not in COUNTED:
             continue
         status = TALLIED_AS.get(status, status)
@@ -109,6 +119,7 @@ async def brute_force(db: Database, parent_of: list[int | None]) -> dict[int, di
         while node is not None:
             entry = totals[node][status]
             entry[0], entry[1], entry[2] = entry[0] + 1, entry[1] + benefit, entry[2] + bool(social)
+            entry[3] += teams is not None
             node = parent_of[node - 10_000]
     return {u: {s: tuple(v) for s, v in by.items()} for u, by in totals.items()}  # type: ignore[misc]
 
@@ -133,8 +144,9 @@ def test_maintained_tallies_equal_a_brute_force_count(template_db: Path, tmp_pat
                     seen = {s: c for s, c in counts.by_status.items() if c}
                     want = expected.get(uid, {})
                     assert seen == {s: v[0] for s, v in want.items() if v[0]}, (label, uid)
-                    quota = [sum(want.get(s, (0, 0, 0))[k] for s in counted) for k in range(3)]
-                    assert (counts.confirmed, counts.benefit, counts.social) == tuple(quota), (label, basis, uid)
+                    quota = [sum(want.get(s, (0, 0, 0, 0))[k] for s in counted) for k in range(4)]
+                    got_ = (counts.confirmed, counts.benefit, counts.social, counts.benefit_checked)
+                    assert got_ == tuple(quota), (label, basis, uid)
             await recount(db)
         await db.close()
         path.unlink()

@@ -55,26 +55,28 @@ async def export(message: Message, command: CommandObject, db: Database, member:
         ("  " * depth + line.name, line.code, line.counts.confirmed, line.quota,
          round(line.percent, 1) if line.percent is not None else None,
          line.counts.by_status.get("submitted", 0) + line.counts.by_status.get("in_review", 0),
-         line.counts.by_status.get("changes_requested", 0), line.counts.benefit, line.counts.social,
-         *people.get(line.unit_id, (0, 0)))
+         line.counts.by_status.get("changes_requested", 0), line.counts.benefit, line.counts.benefit_checked,
+         line.counts.social, *people.get(line.unit_id, (0, 0)))
         for depth, line in lines
     ]  # fmt: skip
     items = [
         (row["number"], row["title"], row["authors"], row["name"], _label(form, "solution_type", row["solution_type"]),
          _label(form, "field", row["field_of_work"]), _(STATUS.get(str(row["status"]), DUPLICATE)),
          row["duplicate_of"] or "", row["differs_note"] or "",
-         _local(row["submitted_at"], tz), _local(row["decided_at"], tz), row["benefit_per_year"],
+         _local(row["submitted_at"], tz), _local(row["decided_at"], tz), row["benefit"], row["benefit_per_year"],
+         row["checked_benefit"], row["checked_benefit_note"] or "",
          json.loads(str(row["answers"])).get("benefit_social", ""))
         for row in await subtree_initiatives(db, unit_id)
     ]  # fmt: skip
     data = workbook(
         [_("Unit"), _("Code"), _(COUNTED_HEADER[db.count_basis]), _("Quota"), _("% of quota"), _("Waiting"),
          _("Returned"),
-         _("Money benefit (đồng/year)"), _("With a social benefit"), _("Registered members"),
-         _("Authors")], summary,
+         _("Money benefit (đồng/year)"), _("Of them, with the support team's figure"), _("With a social benefit"),
+         _("Registered members"), _("Authors")], summary,
         [_("Number"), _("Initiative name"), _("Authors"), _("Unit"), _("Type of solution"), _("Field of application"),
          _("Status"), _("Duplicate of"), _("How it differs (author)"), _("Submitted"), _("Decided"),
-         _("Money benefit (đồng/year)"), _("Social benefit")], items,
+         _("Money benefit (đồng/year)"), _("As the author wrote it"), _("As the support team checked it"),
+         _("Support team's note"), _("Social benefit")], items,
         (_("Summary"), _("Initiatives")),
     )  # fmt: skip
     name = f"sang-kien-{unit.code}-{datetime.now(tz):%Y%m%d}.xlsx"

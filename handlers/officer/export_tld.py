@@ -41,7 +41,7 @@ async def export_tld(message: Message, command: CommandObject, db: Database, mem
     items = [
         (n, row["number"], row["title"], row["authors"], row["name"],
          _label(form, "solution_type", row["solution_type"]), _label(form, "field", row["field_of_work"]),
-         row["decision_no"], _day(row["decision_on"]), row["decision_body"] or "", row["benefit_per_year"],
+         row["decision_no"], _day(row["decision_on"]), row["decision_body"] or "", row["benefit"],
          json.loads(str(row["answers"])).get("benefit_social", ""), _day(row["uploaded_on"]))
         for n, row in enumerate(rows, 1)
     ]  # fmt: skip

@@ -38,6 +38,18 @@ def counting(basis: str) -> str:
     return _(COUNTING[basis])
 
 
+def benefit_basis(by_team: int, locale: str) -> list[str]:
+    """Says that money totals take the support team's figure where it recorded one (/giatri), and for how many."""
+    if not by_team:
+        return []
+    text = ngettext(
+        "(the support team's figure for {count} initiative, the author's for the others)",
+        "(the support team's figure for {count} initiatives, the authors' for the others)",
+        by_team,
+    )
+    return ["<i>" + escape(text.format(count=format_count(by_team, locale))) + "</i>"]
+
+
 def percent(line: Line, locale: str) -> str:
     return format_percent(line.percent or 0, locale) if line.quota else "—"
 
@@ -63,6 +75,7 @@ def render(report: Report, page: int, locale: str) -> str:
             returned=n(counts.get("changes_requested", 0)), rejected=n(counts.get("rejected", 0)))),
         escape(_("Money benefit: {money} a year · {social} with a social benefit").format(
             money=format_money(unit.counts.benefit, locale, exact=False), social=n(unit.counts.social))),
+        *benefit_basis(unit.counts.benefit_checked, locale),
         escape(_("{members} registered members · {authors} authors of initiatives sent for review").format(
             members=n(report.participants[0]), authors=n(report.participants[1]))),
     ]  # fmt: skip

@@ -59,7 +59,9 @@ async def top(message: Message, command: CommandObject, db: Database, member: Me
     assert unit is not None
     scope = await phase_name(db, phase) if phase else _("whole programme")
     title = _("Best of {unit} ({scope})").format(unit=unit.name, scope=scope)
-    lines = ["<b>" + escape(title) + "</b>", "<i>" + escape(counting(db.count_basis)) + "</i>", "",
+    lines = ["<b>" + escape(title) + "</b>", "<i>" + escape(counting(db.count_basis)) + "</i>",
+             "<i>" + escape(_("Money benefit: the support team's figure where it checked one, else the author's."))
+             + "</i>", "",
              "<b>" + escape(_("Authors")) + "</b>"]  # fmt: skip
     authors = await top_authors(db, unit_id, phase)
     lines += [ranked(rank, name, count, benefit, locale) for rank, (name, count, benefit) in enumerate(authors, 1)]

@@ -17,7 +17,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
-from forms.formats import format_date, format_datetime
+from forms.formats import format_date, format_datetime, format_money
 from forms.money import Money
 from forms.render import money_text, value_text
 from handlers.ui.callbacks import DraftAction, DraftCb, ReviewAction, ReviewCb
@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 SOLUTION_PREVIEW = 400
 
 
+def checked_benefit_line(item: Initiative, locale: str) -> list[str]:
+    """The support team's own figure for the money benefit, when it recorded one (/giatri)."""
+    if item.checked_benefit is None:
+        return []
+    text = _("As the support team checked it: {amount} a year ({note})").format(
+        amount=format_money(item.checked_benefit, locale), note=item.checked_benefit_note or "")  # fmt: skip
+    return ["💰 " + escape(text)]
+
+
 def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
     item, answers = review.initiative, json.loads(review.initiative.answers)
     authors = ", ".join(f"{a.full_name} ({a.share}%)" for a in review.authors) or review.author.full_name
@@ -48,6 +57,7 @@ def card_text(review: Review, form: Form, locale: str, tz: ZoneInfo) -> str:
         _("Type: {type}").format(type=value_text(form["solution_type"], answers.get("solution_type"), _, locale)),
         _("Field: {field}").format(field=value_text(form["field"], answers.get("field"), _, locale)),
         _("Money benefit: {money}").format(money=escape(money)),
+        *checked_benefit_line(item, locale),
         _("Social benefit: {social}").format(social=escape((answers.get("benefit_social") or "—")[:300])),
         "",
         "<i>" + escape(short) + "</i>",
@@ -151,11 +161,19 @@ def notice_text(status: str, number: str, title: str, reason: str | None,
     )
 
 
-RECOGNITION_NOTICES = ("recognised", "uploaded", "recognition.undone", "recognition.upload_undone")
+RECOGNITION_NOTICES = (
+    "recognised",
+    "uploaded",
+    "recognition.undone",
+    "recognition.upload_undone",
+    "benefit.checked",
+    "benefit.check_removed",
+)
 
 
 def recognition_notice(status: str, item: Initiative, reason: str | None, locale: str) -> str:
-    """The author's notice of a recognition, an upload to the TLĐ system, or either taken back."""
+    """The author's notice of a recognition, an upload to the TLĐ system, either taken back, or the support team's
+    figure for the money benefit."""
     names = {"number": escape(item.number or ""), "title": escape(item.title or ""), "reason": escape(reason or "")}
     if status == "recognised":
         text = _("Your initiative {number} “{title}” is recognised by decision {no} of {on}. It now counts in the "
@@ -165,6 +183,13 @@ def recognition_notice(status: str, item: Initiative, reason: str | None, locale
     if status == "uploaded":
         on = format_date(item.uploaded_on, locale) if item.uploaded_on else "—"
         return _("Your initiative {number} “{title}” was uploaded to the TLĐ system on {on}.").format(on=on, **names)
+    if status == "benefit.checked":
+        amount = format_money(item.checked_benefit or 0, locale)
+        return _("The support team checked the money benefit of your initiative {number} “{title}”: {amount} a year, "
+                 "which the programme's totals use. Note: {reason}").format(amount=amount, **names)  # fmt: skip
+    if status == "benefit.check_removed":
+        return _("The support team's figure for the money benefit of your initiative {number} “{title}” is taken "
+                 "away: totals use yours again.").format(**names)  # fmt: skip
     if status == "recognition.upload_undone":
         return _("The upload of your initiative {number} “{title}” to the TLĐ system was taken back. Reason: "
                  "{reason}").format(**names)  # fmt: skip

@@ -15,7 +15,7 @@ from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
 from forms.errors import N_
-from forms.formats import format_date, format_datetime
+from forms.formats import format_date, format_datetime, format_money
 from forms.render import pack
 from storage.db import Database
 from storage.models import Event, Initiative, Member
@@ -36,6 +36,8 @@ SHOWN = {
     "recognition.uploaded": N_("uploaded to the TLĐ system on {on}"),
     "recognition.undone": N_("recognition taken back: {reason}"),
     "recognition.upload_undone": N_("upload to the TLĐ system taken back: {reason}"),
+    "benefit.checked": N_("the support team's figure for the money benefit: {amount} a year ({reason})"),
+    "benefit.check_removed": N_("the support team's figure for the money benefit taken away"),
 }
 
 
@@ -66,7 +68,8 @@ async def show_history(message: Message, command: CommandObject, db: Database, m
         on = format_date(date.fromisoformat(detail["on"]), locale) if detail.get("on") else "—"
         what = _(SHOWN[event.kind]).format(round=detail.get("round", 1), reason=detail.get("reason") or "—",
                                            original=detail.get("of") or "—", no=detail.get("no") or "—", on=on,
-                                           body=detail.get("body") or "—")  # fmt: skip
+                                           body=detail.get("body") or "—",
+                                           amount=format_money(int(detail.get("amount") or 0), locale))  # fmt: skip
         if event.kind == "review.duplicate" and detail.get("reason"):
             what += ": " + detail["reason"]
         when = format_datetime(event.at, locale, tz)
