@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from forms.engine import FormState
 from forms.text import fold
+from storage.channels import NO_CHAT
 from storage.db import Database
 from storage.events import event_stmt
 from storage.initiatives import DRAFT, Draft
@@ -17,8 +18,6 @@ from storage.outbox import outbox_stmt
 from storage.roles import may_review
 from storage.units import search_words
 from storage.writer import Stmt
-
-NO_CHAT = -(2**62)  # members added by the team get addresses below this: no chat of any channel is there
 
 _SUBTREE = (
     "WITH RECURSIVE down(id) AS ("

@@ -4,6 +4,7 @@ member hands to the team, and who may do it."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 from sqlmodel import select
 
@@ -117,6 +118,46 @@ async def test_a_team_member_writes_for_a_person_not_registered_yet(app: App) ->
     assert person.tg_user_id < NO_CHAT and person.phone == "+84912345678" and not person.reachable
     [item] = await initiatives(app)
     assert item.author_id == person.id and item.status == "submitted"
+
+    # the code the helper was given makes the person this member when they start using the bot
+    code = re.search(r"/link ([A-Z0-9]{8})", helper_note(helper)).group(1)  # type: ignore[union-attr]
+    binh = app.user(first_name="Bình", last_name="Trần Thị")
+    assert "sáng kiến Tổ hỗ trợ đã viết giúp anh/chị nay là của anh/chị" in (await binh.send(f"/link {code}"))[-1].text
+    assert item.number in (await binh.send("/my"))[-1].text
+    assert "Trần Thị Bình" in (await binh.send("/start"))[-1].text  # registered: welcomed back, not asked again
+    again = app.user(first_name="Khác")
+    assert "không đúng, đã dùng hoặc đã hết hạn" in (await again.send(f"/link {code}"))[-1].text  # once only
+
+
+def helper_note(helper: TgUser) -> str:
+    return next(m.text for m in reversed(helper.history) if "/link " in m.text)
+
+
+async def test_a_person_the_team_added_who_registered_meanwhile_becomes_one_member(app: App) -> None:
+    crew = await team(app)
+    helper = crew.support[0]
+    await helper.send("/for")
+    await helper.send("Trần Thị Bình")
+    await helper.click(vi("➕ A person not registered yet"))
+    await helper.send("Trần Thị Bình")
+    await helper.send("cấp nước")
+    await helper.click("Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn")
+    await helper.send("0912 345 678")
+    await helper.send(TITLE)  # a draft written for her
+    code = re.search(r"/link ([A-Z0-9]{8})", helper_note(helper)).group(1)  # type: ignore[union-attr]
+    binh = app.user(first_name="Bình", last_name="Trần Thị")
+    await register(binh)  # she registered on her own before she got the code: two records for one person
+    async with app.db.session() as session:
+        assert len((await session.exec(select(Member).where(Member.full_name.startswith("Trần Thị Bình")))).all()) == 2
+    assert "nay là của anh/chị" in (await binh.send(f"/link {code}"))[-1].text
+    async with app.db.session() as session:
+        [person] = (await session.exec(select(Member).where(Member.full_name.startswith("Trần Thị Bình")))).all()
+    assert person.tg_user_id == binh.id  # her own record stays, with what was written for her
+    [draft] = await initiatives(app)
+    assert draft.author_id == person.id and TITLE in draft.answers
+    assert TITLE in (await binh.send("/drafts"))[-1].text
+    history = (await helper.send("/for Trần Thị Bình"))[-1]  # the team finds one person now
+    assert sum(1 for text in history.button_texts() if text.startswith("Trần Thị Bình")) == 1
 
 
 async def test_a_member_hands_a_draft_to_the_team_and_one_team_member_takes_it(app: App) -> None:

@@ -23,11 +23,22 @@ from handlers.ui.callbacks import ProxyAction, ProxyCb
 from handlers.ui.keyboards import button, markup
 from handlers.worker.formview import error_text, open_draft, show
 from handlers.worker.profile import parse_phone
+from storage.channels import CLAIM_TTL, new_link_code
 from storage.db import Database
 from storage.initiatives import Draft
 from storage.members import member_by_id
 from storage.models import Member
-from storage.proxy import add_person, ask_help, handover, is_team, members_for, start_for, take_help, units_for
+from storage.proxy import (
+    add_person,
+    ask_help,
+    handover,
+    has_chat,
+    is_team,
+    members_for,
+    start_for,
+    take_help,
+    units_for,
+)
 
 NEW_PERSON = ProxyCb(action=ProxyAction.NEW, id=0)
 
@@ -75,15 +86,21 @@ async def pick(query: CallbackQuery, callback_data: ProxyCb, state: FSMContext, 
         await query.answer(_("You can write only for members of the units you support."), show_alert=True)
         return
     await query.answer()
-    await opened(query.message, state, form, draft, author, outbox)
+    await opened(query.message, state, form, draft, author, db, outbox)
 
 
-async def opened(message: Message, state: FSMContext, form: Form, draft: Draft, author: Member,
+async def opened(message: Message, state: FSMContext, form: Form, draft: Draft, author: Member, db: Database,
                  outbox: Outbox) -> None:  # fmt: skip
     await open_draft(state, draft)
     await outbox.flush()
     note = _("You are writing a new draft for {name}. Every answer is saved at once; the draft is theirs, and "
              "they can see and change it.").format(name=escape(author.full_name))  # fmt: skip
+    if not has_chat(author):  # they may start using the bot one day: a code makes them this member there
+        code = await new_link_code(db, author.id or 0, ttl=CLAIM_TTL)
+        note += "\n" + _("{name} does not use the bot yet. Give them this code: when they do, on Telegram or Zalo, "
+                         "they send <code>/link {code}</code> and become this member, with what you wrote for them. "
+                         "The code is valid for 30 days; writing for them again gives a new one.").format(
+            name=escape(author.full_name), code=code)  # fmt: skip
     await show(message, form, draft, note="✍️ " + note)
 
 
@@ -135,7 +152,7 @@ async def new_phone(message: Message, state: FSMContext, db: Database, member: M
         await state.clear()
         await message.answer(_("You can write only for members of the units you support."))
         return
-    await opened(message, state, form, draft, person, outbox)
+    await opened(message, state, form, draft, person, db, outbox)
 
 
 async def ask(query: CallbackQuery, callback_data: ProxyCb, db: Database, member: Member | None,

@@ -35,6 +35,10 @@ async def link(message: Message, command: CommandObject, state: FSMContext, db: 
         await state.clear()
         await message.answer(_("Linked: you are the same member here as on your other app, with the same drafts and "
                                "initiatives. Notices now come here."))  # fmt: skip
+    elif outcome in (Linked.CLAIMED, Linked.MERGED):
+        await state.clear()
+        await message.answer(_("Welcome! The initiatives the support team wrote for you are now yours here: see "
+                               "/my and /drafts. Notices about them come here."))  # fmt: skip
     elif outcome is Linked.SAME:
         await message.answer(_("This app is already linked to your membership."))
     elif outcome is Linked.TAKEN:
