@@ -310,6 +310,9 @@ async def test_the_checked_notice_the_team_the_officer_and_an_outsider(app: App)
     replies = await reviewer.send(f"/dossier {number}")  # typed under the card: sent privately
     assert vi("Sent to you privately.") in replies[-1].text
     assert len(sent_documents(app, crew.support[0].id)) == 1
+    other = crew.in_group(crew.support[1])  # or the card's own button
+    replies = await other.click(vi("📝 Application for recognition"), message=card_of(other))
+    assert vi("Sent to you privately.") in replies[-1].text and len(sent_documents(app, crew.support[1].id)) == 1
     assert any(FORM_TITLE in b for b in blocks(sent_documents(app, crew.support[0].id)[0]))
     await crew.officer.send(f"/dossier {number.lower()}")  # an officer of the province, above the unit
     assert len(sent_documents(app, crew.officer.id)) == 1

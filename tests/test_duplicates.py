@@ -198,7 +198,7 @@ async def test_the_team_marks_a_duplicate_and_the_author_history_export_and_tall
     assert review.duplicate_of is not None and review.duplicate_of.number == original
     shown = app.fake.messages[GROUP["id"]][card.message_id]
     assert f"Phạm Tổ viên 1 đã xác định trùng lặp với {original} (" in shown.text
-    assert shown.button_texts() == ["📄 Xem đầy đủ"]
+    assert shown.button_texts() == ["📄 Xem đầy đủ", "📝 Đơn công nhận"]
     notice = crew.copier.last.text
     assert f"Sáng kiến {copy}" in notice and f"trùng lặp với sáng kiến {original}" in notice
     assert "không được tính" in notice and "cùng trạm bơm" in notice

@@ -366,10 +366,12 @@ async def test_a_zalo_group_takes_and_returns_it_with_a_reason(world: World) -> 
     await world.zalo.wait_for(lambda: any(s.body.startswith(number) for s in first.history))
     card = next(s for s in first.history if s.body.startswith(number))
     assert TITLE in card.body and "14 triệu đồng/năm" in card.body and "Đang kiểm tra" not in card.body
-    commands = [line for line in card.body.splitlines() if line.endswith(number) or f"{number}:" in line]
+    commands = [line for line in card.body.splitlines()
+                if (line.endswith(number) or f"{number}:" in line) and "/dossier" not in line]  # fmt: skip
     assert [line.split(" SK-")[0] for line in commands] == [
         "🙋 Nhận kiểm tra", "✅ Xác nhận", "↩️ Trả lại bổ sung", "⛔ Từ chối", "🔁 Trùng lặp với…", "📄 Xem đầy đủ"
     ], card.body  # fmt: skip
+    assert f"Để lấy đơn yêu cầu công nhận sáng kiến (tệp Word), gửi: /dossier {number}" in card.body
     assert commands[2].startswith(f"↩️ Trả lại bổ sung {number}:")  # then the reason
 
     replies = await first.send(f"Nhận kiểm tra {number}", expect=2)  # the answer, and the card as on Telegram

@@ -84,7 +84,7 @@ async def test_the_teams_confirmation_says_xac_nhan_hop_le_and_never_cong_nhan(a
     shown = card(app, number)
     assert "14 triệu đồng/năm" in shown.text and "₫" not in shown.text
     assert shown.button_texts() == ["🙋 Nhận kiểm tra", "✅ Xác nhận", "↩️ Trả lại bổ sung", "⛔ Từ chối",
-                                    "🔁 Trùng lặp với…", "📄 Xem đầy đủ"]  # fmt: skip
+                                    "🔁 Trùng lặp với…", "📄 Xem đầy đủ", "📝 Đơn công nhận"]  # fmt: skip
     await in_group.click("Nhận kiểm tra", message=shown, expect=0)
     assert in_group.alerts[-1] == f"Anh/chị đã nhận kiểm tra {number}."
     assert "Đang kiểm tra: Lê Thị Mai" in app.fake.messages[GROUP["id"]][shown.message_id].text

@@ -80,6 +80,7 @@ async def test_a_worker_submits_the_team_returns_it_the_worker_resubmits_and_it_
         "⛔ Từ chối",
         "🔁 Trùng lặp với…",
         "📄 Xem đầy đủ",
+        "📝 Đơn công nhận",
     ]
 
     await first.click("Nhận kiểm tra", message=card, expect=0)
@@ -90,7 +91,7 @@ async def test_a_worker_submits_the_team_returns_it_the_worker_resubmits_and_it_
     await first.send("Cần ghi rõ số tiền tiết kiệm mỗi tháng.", reply_to=prompt, expect=0)
     card = app.fake.messages[GROUP["id"]][card.message_id]
     assert "Phạm Tổ viên 1 đã trả lại để bổ sung (" in card.text and "Lý do: Cần ghi rõ" in card.text
-    assert card.button_texts() == ["📄 Xem đầy đủ"]  # decided: no more decision buttons
+    assert card.button_texts() == ["📄 Xem đầy đủ", "📝 Đơn công nhận"]  # decided: no more decision buttons
 
     notice = crew.worker.last
     assert "được trả lại để bổ sung" in notice.text and "Cần ghi rõ số tiền" in notice.text
@@ -333,6 +334,7 @@ async def test_take_return_and_confirm_in_an_english_group(app: App) -> None:
         "⛔ Reject",
         "🔁 Duplicate of…",
         "📄 Full text",
+        "📝 Application for recognition",
     ]
     await first.click("Take", message=card, expect=0)
     assert "Taken by Phạm Tổ viên 1" in app.fake.messages[GROUP["id"]][card.message_id].text

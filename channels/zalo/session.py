@@ -75,15 +75,20 @@ def card_of(choices: list[Choice]) -> int | None:
 
 def card_commands(text: str, choices: list[Choice], number: str) -> str:
     """A review card: each button as the command that does the same ("✅ Xác nhận SK-000123")."""
-    lines, decides = [], False
+    lines, decides, tail = [], False, []
     for choice in choices:
+        if not (choice.callback_data or "").startswith(ReviewCb.__prefix__ + ReviewCb.__separator__):
+            tail.append(
+                _("For the application for recognition (Word file), send: /dossier {number}").format(number=number)
+            )
+            continue  # the application's button: its own command
         action = ReviewCb.unpack(choice.callback_data or "").action if choice.callback_data else None
         asked = _("number of the original") if action is ReviewAction.DUPLICATE else _("reason")
         reason = ": " + asked if action in NEEDS_REASON else ""
         decides = decides or action is not ReviewAction.FULL
         lines.append(f"{choice.label} {number}{reason}")
     intro = _("To decide, send one of these:") if decides else _("For the whole text, send:")
-    return html_to_text(text).strip() + "\n\n" + intro + "\n" + "\n".join(lines)
+    return html_to_text(text).strip() + "\n\n" + intro + "\n" + "\n".join(lines) + "".join("\n" + t for t in tail)
 
 
 class ZaloSession(BaseSession):

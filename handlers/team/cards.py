@@ -89,7 +89,10 @@ def card_keyboard(initiative_id: int, round_: int, is_open: bool) -> InlineKeybo
     def b(text: str, action: ReviewAction) -> InlineKeyboardButton:
         return button(text, ReviewCb(action=action, initiative=initiative_id, round=round_))
 
-    full = [b(_("📄 Full text"), ReviewAction.FULL)]
+    dossier = button(
+        _("📝 Application for recognition"), DossierCb(action=DossierAction.OPEN, initiative=initiative_id)
+    )
+    full = [b(_("📄 Full text"), ReviewAction.FULL), dossier]  # the application is sent to the presser privately
     if not is_open:
         return markup([full])
     return markup(
