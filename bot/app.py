@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from functools import partial
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
@@ -45,10 +47,21 @@ from storage.outbox import release_claims
 log = logging.getLogger(__name__)
 
 
+class ApiSession(AiohttpSession):
+    """aiogram's session. Its ``close`` waits 250 ms for TLS connections to shut down; a Bot API server reached
+    over plain http (a local server, or the tests' fake) has none, so there it closes at once."""
+
+    async def close(self) -> None:
+        if self.api.base.startswith("http://") and self._session is not None and not self._session.closed:
+            await self._session.close()
+            return
+        await super().close()
+
+
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None and (settings.telegram_api_base or settings.telegram_proxy):
         api = TelegramAPIServer.from_base(settings.telegram_api_base) if settings.telegram_api_base else PRODUCTION
-        session = AiohttpSession(api=api, proxy=settings.telegram_proxy)  # a proxy needs aiohttp-socks
+        session = ApiSession(api=api, proxy=settings.telegram_proxy)  # a proxy needs aiohttp-socks
     bot = Bot(settings.token(), session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
     bot.session.middleware(ChannelRoute("telegram"))  # first: another channel's chat goes to that channel's bot
     bot.session.middleware(pacing(settings))
@@ -101,12 +114,25 @@ def attach_zalo(dp: Dispatcher, bot: Bot, db: Database, files: FileLinks | None)
     return Inbound(dp, bot, db, menus)
 
 
+_FORMS: dict[tuple[object, ...], Form] = {}  # read once per process for the same settings and files
+
+
 def create_form(settings: Settings) -> Form:
     """The template, with the help and examples of each field of work (FIELD_TEMPLATES_DIR, or the built-in
-    ones); a bad template file raises TemplateError (a ValueError: one line, exit status 2)."""
+    ones); a bad template file raises TemplateError (a ValueError: one line, exit status 2). The same settings and
+    unchanged files on the same day give the same (read-only) form without reading the files again."""
+    folder = settings.field_templates_dir or FIELDS_DIR
+    files = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.glob("*.toml")))
+    key = (tuple(settings.fields_of_work), str(folder), files, date.today())
+    if key not in _FORMS:
+        _FORMS.clear()
+        _FORMS[key] = _read_form(settings, folder)
+    return _FORMS[key]
+
+
+def _read_form(settings: Settings, folder: Path) -> Form:
     fields = tuple(Choice(f"c{i}", normalize(name), translate=False) for i, name in enumerate(settings.fields_of_work))
     built = build_fields(fields or DEFAULT_FIELDS_OF_WORK)
-    folder = settings.field_templates_dir or FIELDS_DIR
     if folder == FIELDS_DIR and not folder.is_dir():  # an install without the data files: the general examples
         log.warning("no field templates at %s; every field of work gets the general examples", folder)
         return Form(built)

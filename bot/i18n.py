@@ -33,13 +33,23 @@ class PoI18n(I18n):
     def find_locales(self) -> dict[str, gettext.GNUTranslations]:
         translations: dict[str, gettext.GNUTranslations] = {}
         for po in sorted(Path(self.path).glob(f"*/LC_MESSAGES/{self.domain}.po")):
-            with po.open("rb") as fh:
-                catalog = read_po(fh, locale=po.parent.parent.name)
-            buffer = BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            translations[po.parent.parent.name] = gettext.GNUTranslations(buffer)
+            translations[po.parent.parent.name] = gettext.GNUTranslations(BytesIO(_compiled(po)))
         return translations
+
+
+_COMPILED: dict[tuple[str, int, int], bytes] = {}  # a catalog compiled once per process while its file is unchanged
+
+
+def _compiled(po: Path) -> bytes:
+    stat = po.stat()
+    key = (str(po.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _COMPILED:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        buffer = BytesIO()
+        write_mo(buffer, catalog)
+        _COMPILED[key] = buffer.getvalue()
+    return _COMPILED[key]
 
 
 def create_i18n(path: Path, default: str) -> PoI18n:
