@@ -43,3 +43,11 @@ def connect(bots: list[Bot]) -> None:
 
 def _routes(bot: Bot) -> list[ChannelRoute]:
     return [mw for mw in bot.session.middleware if isinstance(mw, ChannelRoute)]
+
+
+def bot_of(bot: Bot, channel: str) -> Bot | None:
+    """The bot of ``channel`` as ``bot`` reaches it: ``bot`` itself, the bot of another channel it hands chats
+    to, or None when this app has no bot on that channel."""
+    for route in _routes(bot):
+        return bot if route.channel == channel else route.others.get(channel)
+    return bot if channel == "telegram" else None  # a bot without a route is a plain Telegram bot

@@ -1,23 +1,49 @@
-"""Invite links: a token that places a new worker in a unit."""
+"""Invite links: a token that places a new worker in a unit.
+
+A token is a code people type as often as they open a link (Zalo has no link that opens the bot with a code): ten
+letters and digits of ``CODE_ALPHABET`` (no 0/O, 1/I, no case: 50 bits), found however it is typed ("k7qmx 4pdr9",
+"K7QMX-4PDR9"). Tokens made before (``token_urlsafe``: twelve of A-Z, a-z, 0-9, - and _) are found as they are
+written, exactly as before; the two kinds never meet, their lengths differ."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, text
 from sqlmodel import col, select
 
+from storage.channels import CODE_ALPHABET
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Invite, utcnow
 from storage.writer import Stmt
 
+CODE_LENGTH = 10  # 32 symbols: 50 bits, and a Telegram start payload (A-Z, a-z, 0-9, _ and -, at most 64)
+_TYPED_GAPS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")  # spaces and dashes people add to read a code in parts
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def typed_code(typed: str) -> str | None:
+    """The code of the current kind that ``typed`` stands for (any case, spaces and dashes left out), or None."""
+    code = _TYPED_GAPS.sub("", typed).upper()
+    return code if len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code) else None
+
+
+def shown_code(token: str) -> str:
+    """A token as people read and type it: a current code in two groups of five ("K7QMX-4PDR9"), an older token
+    as it is (its dashes are part of it)."""
+    return f"{token[:5]}-{token[5:]}" if typed_code(token) == token else token
+
 
 async def create_invite(db: Database, *, unit_id: int, by_id: int | None, days: int | None) -> Invite:
     if days is not None and not 1 <= days <= 3650:  # 0 would mean "never expires", a huge number overflows
         raise ValueError(f"days out of range: {days}")
-    token, now = secrets.token_urlsafe(9), utcnow()
+    token, now = new_code(), utcnow()
     expires = now + timedelta(days=days) if days is not None else None
     await db.write(
         Stmt(
@@ -30,11 +56,16 @@ async def create_invite(db: Database, *, unit_id: int, by_id: int | None, days: 
     return Invite(token=token, unit_id=unit_id, created_by_id=by_id, created_at=now, expires_at=expires)
 
 
-async def valid_invite(db: Database, token: str, now: datetime | None = None) -> Invite | None:
-    """The invite if it exists, is not revoked and has not expired."""
+async def valid_invite(db: Database, typed: str, now: datetime | None = None) -> Invite | None:
+    """The invite a typed or opened token names, if it exists, is not revoked and has not expired."""
     now = now or utcnow()
+    exact = typed.strip()
+    if not exact:
+        return None
+    tokens = [exact] + [code for code in (typed_code(exact),) if code and code != exact]
     async with db.session() as session:
-        invite = (await session.exec(select(Invite).where(Invite.token == token))).first()
+        found = {i.token: i for i in (await session.exec(select(Invite).where(col(Invite.token).in_(tokens)))).all()}
+    invite = next((found[token] for token in tokens if token in found), None)  # as written first
     if invite is None or invite.revoked_at is not None or (invite.expires_at and invite.expires_at <= now):
         return None
     return invite

@@ -190,7 +190,8 @@ class ReviewCard(SQLModel, table=True):
 
 
 class Invite(SQLModel, table=True):
-    """A t.me link that starts registration already placed in a unit; it may expire and can be revoked."""
+    """A code (in a t.me link, or typed as /start CODE) that starts registration already placed in a unit; it may
+    expire and can be revoked."""
 
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(unique=True, max_length=32)

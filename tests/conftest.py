@@ -19,7 +19,7 @@ from storage.units import import_units
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.tgclient import TgUser
-from tests.zalo_app import TwoChannels, settings_for, start_two, stop_two
+from tests.zalo_app import TwoChannels, serving_files, settings_for, start_two, stop_two
 
 ROOT = Path(__file__).resolve().parent.parent
 UNITS_CSV = Path(__file__).parent / "data" / "units.csv"
@@ -202,3 +202,10 @@ async def two(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> AsyncIterato
     app = await start_two(fake, zalo, settings_for(f"sqlite+aiosqlite:///{db_path}", fake, zalo))
     yield app
     await stop_two(app)
+
+
+@pytest.fixture
+async def two_files(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> AsyncIterator[TwoChannels]:
+    """Both channels, with PUBLIC_BASE_URL and the /files/… links served (charts and QR codes on Zalo)."""
+    async with serving_files(fake, zalo, f"sqlite+aiosqlite:///{db_path}") as app:
+        yield app

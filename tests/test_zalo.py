@@ -275,37 +275,16 @@ def test_zalo_and_telegram_ids_never_meet() -> None:
     assert zalo_address("a") != zalo_address("b") and zalo_address("a") == zalo_address("a")
 
 
-async def test_a_chart_on_zalo_is_a_photo_at_a_served_link(fake: FakeTelegram, zalo: FakeZalo, db_path: Path) -> None:
-    from aiohttp import web
-
-    from bot.files import FileLinks
-
-    runner = web.AppRunner(web.Application())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    base = f"http://127.0.0.1:{port}"
-    settings = settings_for(f"sqlite+aiosqlite:///{db_path}", fake, zalo, public_base_url=base)
-    app = await start_two(fake, zalo, settings, files_base=base)
-    await runner.cleanup()  # serve the links from the bot's own routes, as `sangkien run` does
-    server = web.Application()
-    FileLinks(app.db, base).add_routes(server)
-    runner = web.AppRunner(server)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        officer = ZaloUser(zalo, name="Lê Thị Hoa")
-        await zalo_register(officer, unit_query="tỉnh lạng sơn")
-        await give(App(fake, app.db, app.telegram, app.dp), _as_tg(officer), "officer", "LS")
-        replies = await officer.send("/chart")
-        photo = next(s for s in replies if s.kind == "photo")
-        assert photo.photo_url is not None and photo.photo_url.startswith(base + "/files/")
-        assert photo.photo_bytes is not None and photo.photo_bytes.startswith(b"\x89PNG")
-        assert photo.photo_content_type == "image/png"
-    finally:
-        await stop_two(app)
-        await runner.cleanup()
+async def test_a_chart_on_zalo_is_a_photo_at_a_served_link(two_files: TwoChannels, zalo: FakeZalo) -> None:
+    base = two_files.dp["settings"].public_base_url
+    officer = ZaloUser(zalo, name="Lê Thị Hoa")
+    await zalo_register(officer, unit_query="tỉnh lạng sơn")
+    await give(App(two_files.fake, two_files.db, two_files.telegram, two_files.dp), _as_tg(officer), "officer", "LS")
+    replies = await officer.send("/chart")
+    photo = next(s for s in replies if s.kind == "photo")
+    assert photo.photo_url is not None and photo.photo_url.startswith(base + "/files/")
+    assert photo.photo_bytes is not None and photo.photo_bytes.startswith(b"\x89PNG")
+    assert photo.photo_content_type == "image/png"
 
 
 async def test_a_member_who_blocked_the_bot_is_unreachable_until_they_write_again(

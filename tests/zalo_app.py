@@ -4,10 +4,13 @@ server and Zalo the fake Zalo server, both over HTTP; Zalo's updates are long-po
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Dispatcher
+from aiohttp import web
 
 from bot.app import attach_zalo, create_bots, create_dispatcher
 from bot.files import FileLinks
@@ -26,7 +29,7 @@ class TwoChannels:
     fake: FakeTelegram
     zalo: FakeZalo
     db: Database
-    telegram: Bot
+    telegram: Bot  # the first bot: Telegram's, or Zalo's when Telegram is off
     zbot: Bot
     dp: Dispatcher
     inbound: Inbound
@@ -36,14 +39,15 @@ class TwoChannels:
 
 
 def settings_for(db_url: str, fake: FakeTelegram, zalo: FakeZalo, **extra: Any) -> Settings:
+    """Both channels; ``bot_token=None`` leaves Telegram off (Zalo alone)."""
+    given: dict[str, Any] = {"bot_token": fake.token, **extra}
     return Settings(
         _env_file=None,
-        bot_token=fake.token,
         database_url=db_url,  # type: ignore[call-arg]
         telegram_api_base=fake.base_url,
         zalo_bot_token=zalo.token,
         zalo_api_base=zalo.base,
-        **extra,
+        **given,
     )
 
 
@@ -53,7 +57,8 @@ async def start_two(
     db = Database(settings.database_url)
     await db.start()
     await upgrade(db.engine)
-    telegram, zbot = create_bots(settings)
+    bots = create_bots(settings)
+    telegram, zbot = bots[0], bots[-1]  # with Zalo alone, the first bot (the one that starts the app) is Zalo's
     assert isinstance(zbot.session, ZaloSession)
     dp = create_dispatcher(settings, db)
     files = FileLinks(db, files_base) if files_base else None
@@ -70,6 +75,29 @@ async def stop_two(app: TwoChannels) -> None:
     await app.task
     await app.poller.drain(5)
     await app.dp.emit_shutdown(bot=app.telegram)
-    for bot in (app.telegram, app.zbot):
+    for bot in (app.telegram, app.zbot) if app.telegram is not app.zbot else (app.zbot,):
         await bot.session.close()
     await app.db.close()
+
+
+@asynccontextmanager
+async def serving_files(fake: FakeTelegram, zalo: FakeZalo, db_url: str, **extra: Any) -> AsyncIterator[TwoChannels]:
+    """The bot with PUBLIC_BASE_URL set and /files/… served from its own routes, as `sangkien run` serves them: a
+    photo on Zalo goes out as a link the fake platform downloads. ``extra``: more settings (bot_token=None)."""
+    runner = web.AppRunner(web.Application())  # a free port for PUBLIC_BASE_URL, before the bot is built
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    await runner.cleanup()
+    base = f"http://127.0.0.1:{port}"
+    app = await start_two(fake, zalo, settings_for(db_url, fake, zalo, public_base_url=base, **extra), base)
+    server = web.Application()
+    FileLinks(app.db, base).add_routes(server)
+    runner = web.AppRunner(server)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield app
+    finally:
+        await stop_two(app)
+        await runner.cleanup()

@@ -68,6 +68,7 @@ class ProfileItem(StrEnum):
     UNIT = "u"
     PHONE = "p"
     LANGUAGE = "l"
+    LINK = "k"  # a one-time code to use the bot on another app too (what /link gives)
 
 
 class ProfileCb(CallbackData, prefix="v1p"):

@@ -73,7 +73,8 @@ def profile() -> InlineKeyboardMarkup:
         (_("Change phone"), ProfileItem.PHONE),
         (_("Language"), ProfileItem.LANGUAGE),
     ]
-    return markup(grid([button(text, ProfileCb(item=item)) for text, item in items], 2))
+    link = button(_("🔗 Link another app"), ProfileCb(item=ProfileItem.LINK))
+    return markup([*grid([button(text, ProfileCb(item=item)) for text, item in items], 2), [link]])
 
 
 class View(IntEnum):

@@ -14,6 +14,17 @@ from storage.db import Database
 from storage.models import Member
 
 
+async def send_code(message: Message, db: Database, member: Member) -> None:
+    """A new one-time code for the member's other app (from /link, or the button of /profile)."""
+    code = await new_link_code(db, member.id or 0)
+    await message.answer(
+        _(
+            "To use the bot as the same member on your other app (Telegram or Zalo), send this there within "
+            "30 minutes:\n<code>/link {code}</code>"
+        ).format(code=code)
+    )
+
+
 async def link(message: Message, command: CommandObject, state: FSMContext, db: Database,
                member: Member | None) -> None:  # fmt: skip
     code = (command.args or "").strip()
@@ -22,13 +33,7 @@ async def link(message: Message, command: CommandObject, state: FSMContext, db: 
             await message.answer(_("Send /link on the app where you registered; it gives a code to send here as "
                                    "/link CODE. Or send /start to register here."))  # fmt: skip
             return
-        code = await new_link_code(db, member.id or 0)
-        await message.answer(
-            _(
-                "To use the bot as the same member on your other app (Telegram or Zalo), send this there within "
-                "30 minutes:\n<code>/link {code}</code>"
-            ).format(code=code)
-        )
+        await send_code(message, db, member)
         return
     outcome, _member_id = await use_link_code(db, code, message.chat.id)
     if outcome is Linked.LINKED:

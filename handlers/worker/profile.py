@@ -1,4 +1,4 @@
-"""/profile: see and change name, unit, phone and language."""
+"""/profile: see and change name, unit, phone and language; link another app (as /link does)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.ui import keyboards
 from handlers.ui.callbacks import ProfileCb, ProfileItem
+from handlers.worker.linking import send_code
 from handlers.worker.states import Reg  # the registration steps double as profile edits
 from storage.db import Database
 from storage.models import Member
@@ -57,7 +58,10 @@ async def show_profile(message: Message, db: Database, member: Member) -> None:
         _("Language: {language}").format(language="Tiếng Việt" if member.language == "vi" else "English"),
         _("Your id: <code>{id}</code> (for ADMIN_IDS)").format(id=member.tg_user_id),
         "",
-        _("Also on Telegram or Zalo? Send /link to use the bot there as the same member."),
+        _(
+            "Also on Telegram or Zalo? “🔗 Link another app” (or /link) gives a code to use the bot there as the same "
+            "member."
+        ),
     ]
     await message.answer("\n".join(lines), reply_markup=keyboards.profile())
 
@@ -72,13 +76,17 @@ async def profile(message: Message, state: FSMContext, db: Database, member: Mem
     await show_profile(message, db, member)
 
 
-async def change(query: CallbackQuery, callback_data: ProfileCb, state: FSMContext, member: Member | None) -> None:
+async def change(query: CallbackQuery, callback_data: ProfileCb, state: FSMContext, db: Database,
+                 member: Member | None) -> None:  # fmt: skip
     await query.answer()
     if member is None or not isinstance(query.message, Message):
         return
     message = query.message
     item = callback_data.item
-    if item is ProfileItem.LANGUAGE:
+    if item is ProfileItem.LINK:  # a change asked for before is dropped: what comes next is for the other app
+        await state.set_state(None)
+        await send_code(message, db, member)
+    elif item is ProfileItem.LANGUAGE:
         await state.set_state(Reg.language)
         await message.answer("Chọn ngôn ngữ / Choose your language:", reply_markup=keyboards.languages())
     elif item is ProfileItem.NAME:

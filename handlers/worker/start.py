@@ -104,7 +104,7 @@ async def start(message: Message, command: CommandObject, state: FSMContext, db:
         if invite is None or unit is None:
             await message.answer(_("This invite link has expired or was revoked; you can pick your unit yourself."))
         else:
-            await use_invite(db, token)
+            await use_invite(db, invite.token)  # as stored: it may have been typed in another case
             await state.update_data(unit_id=unit.id)
             await message.answer(_("You were invited to {unit}.").format(unit=escape(unit.name)))
     await ask_next(message, state, db)
