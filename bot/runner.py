@@ -22,7 +22,7 @@ from bot.app import attach_zalo, close_bot, create_bots, create_dispatcher
 from bot.files import FileLinks
 from bot.metrics import ApiRetryCounter, Metrics
 from bot.polling import Poller
-from bot.settings import Settings
+from bot.settings import Settings, plain_http_warning
 from bot.webhook import Channel, Health, TelegramWebhook, WebhookServer, ZaloWebhook
 from channels.zalo.api import ZaloApi, ZaloError, ZaloNetworkError
 from channels.zalo.polling import ZaloPoller
@@ -146,6 +146,8 @@ async def started(settings: Settings, db: Database, bots: list[Bot], mode: str) 
         schedule(scheduler, bot, db, dp, tz)
         scheduler.start()
         if warning := await no_units_warning(db):
+            log.warning(warning)
+        if warning := plain_http_warning(settings.public_base_url, zalo is not None):
             log.warning(warning)
         log.info("database %s ready; starting %s", db.safe_url, mode)
         await dp.emit_startup(bot=bot, **dp.workflow_data)

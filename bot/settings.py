@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+ZALO_SECRET_MIN = 8  # Zalo's setWebhook takes a secret_token of 8 to 256 characters
+LOCAL_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 PROXY_SCHEMES = ("http", "socks4", "socks5")
 # What a placeholder says instead of a key (.env.example, tutorials); a real key is random letters and digits.
 PLACEHOLDER_WORDS = ("replace", "botfather", "your_token", "your-token", "yourtoken", "changeme", "example")
@@ -131,10 +133,30 @@ def check_public_base_url(value: str | None) -> str:
         raise ValueError(
             "PUBLIC_BASE_URL is not set: webhook mode needs the address Telegram calls, e.g. https://bot.example.org"
         )
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
-        raise ValueError("PUBLIC_BASE_URL must be an address like https://bot.example.org (Telegram needs HTTPS)")
+    try:
+        parts = urlsplit(value)
+        _port = parts.port  # a port that is not a number raises ValueError
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("PUBLIC_BASE_URL must be an address like https://bot.example.org (with https://)")
     return value.rstrip("/")
+
+
+def plain_http_warning(public_base_url: str | None, zalo_on: bool) -> str | None:
+    """What to log when Zalo is to fetch the bot's file links over plain HTTP from an address that is not this
+    host's own (a local address is a test's: nothing to warn about)."""
+    from urllib.parse import urlsplit
+
+    if not zalo_on or not public_base_url:
+        return None
+    parts = urlsplit(public_base_url)
+    if parts.scheme == "https" or parts.hostname in LOCAL_HOSTS:
+        return None
+    return (
+        f"PUBLIC_BASE_URL is {parts.scheme}://, not https://: Zalo may refuse the pictures the bot sends as links "
+        "to it (charts, attachments); put the bot behind HTTPS"
+    )
 
 
 def check_webhook_secret(value: str | None) -> str:
@@ -217,6 +239,11 @@ class Settings(BaseSettings):
     def _proxy(cls, value: str | None) -> str | None:
         return None if value is None else check_proxy(value)
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_public_base_url(value)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -225,9 +252,14 @@ class Settings(BaseSettings):
     def webhook(self) -> tuple[str, str]:
         """The public base URL and the secret token of webhook mode, checked; raises ValueError with a one-line
         reason."""
-        return check_public_base_url(self.public_base_url), check_webhook_secret(
-            None if self.webhook_secret is None else self.webhook_secret.get_secret_value()
-        )
+        base_url = check_public_base_url(self.public_base_url)
+        secret = check_webhook_secret(None if self.webhook_secret is None else self.webhook_secret.get_secret_value())
+        if self.zalo_on and len(secret) < ZALO_SECRET_MIN:
+            raise ValueError(
+                f"WEBHOOK_SECRET is too short for Zalo's webhook: {len(secret)} characters, Zalo needs "
+                f"{ZALO_SECRET_MIN} to 256 (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return base_url, secret
 
     def token(self) -> str:
         """The bot token, checked; raises ValueError with a one-line reason."""

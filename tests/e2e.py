@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,13 @@ from tests.tgclient import TgUser
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 60.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for a process the test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class BotProcess:

@@ -98,6 +98,7 @@ class FakeZalo:
     webhook_max_attempts: int = 20
     webhook_timeout: float = 10.0
     photo_timeout: float = 10.0
+    photos: dict[str, bytes] = field(default_factory=dict)  # name -> the bytes of a photo a user sent (host_photo)
 
     def __post_init__(self) -> None:
         self.base = ""
@@ -116,6 +117,7 @@ class FakeZalo:
     async def start(self) -> str:
         app = web.Application(client_max_size=20 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/photos/{name}", self._photo)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -138,6 +140,19 @@ class FakeZalo:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        content = self.photos.get(request.match_info["name"])
+        if content is None:
+            return web.Response(status=404)
+        return web.Response(body=content, content_type="image/jpeg")
+
+    def host_photo(self, name: str, content: bytes | None) -> str:
+        """The URL of a photo a user sent, as the platform's update gives it; served with ``content`` (None: the
+        URL answers 404, as a photo the platform no longer keeps)."""
+        if content is not None:
+            self.photos[name] = content
+        return f"{self.base}/photos/{name}"
 
     @property
     def api_url(self) -> str:

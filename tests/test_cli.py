@@ -252,3 +252,46 @@ def test_a_bad_database_url_is_one_line(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("sangkien: DATABASE_URL ")
     assert "hunter2" not in err and "Traceback" not in err
+
+
+ZALO_TOKEN = "738499441022218443:TEST-zalo-token-2b7e151628aed2a6"
+
+
+@pytest.mark.parametrize("url", ["bot.example.org", "bot.example.org:8443", "https://", "https://bot.example.org:x"])
+def test_a_bad_public_base_url_is_one_line_even_when_polling(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("ZALO_BOT_TOKEN", ZALO_TOKEN)
+    monkeypatch.setenv("PUBLIC_BASE_URL", url)
+    assert main(["run"]) == 2
+    assert capsys.readouterr().err == (
+        "sangkien: PUBLIC_BASE_URL must be an address like https://bot.example.org (with https://)\n"
+    )
+
+
+def test_a_zalo_webhook_secret_under_8_characters_is_refused_before_starting(
+    env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.settings import Settings
+
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://bot.example.org/")
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret7")
+    monkeypatch.setenv("BOT_TOKEN", "123456:ABC-def")
+    assert Settings(_env_file=None).webhook() == ("https://bot.example.org", "s3cret7")  # Telegram takes 1 to 256
+    monkeypatch.setenv("ZALO_BOT_TOKEN", ZALO_TOKEN)
+    assert main(["run", "--webhook"]) == 2
+    assert capsys.readouterr().err == (
+        "sangkien: WEBHOOK_SECRET is too short for Zalo's webhook: 7 characters, Zalo needs 8 to 256 (e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)\n"
+    )
+    monkeypatch.setenv("WEBHOOK_SECRET", "s3cret78")
+    assert Settings(_env_file=None).webhook() == ("https://bot.example.org", "s3cret78")
+
+
+def test_plain_http_for_zalo_is_warned_about_unless_local() -> None:
+    from bot.settings import plain_http_warning
+
+    assert "not https://" in (plain_http_warning("http://bot.example.org", zalo_on=True) or "")
+    for url, zalo_on in (("http://bot.example.org", False), ("https://bot.example.org", True),
+                         ("http://127.0.0.1:8080", True), ("http://localhost:8080", True), (None, True)):  # fmt: skip
+        assert plain_http_warning(url, zalo_on) is None, url

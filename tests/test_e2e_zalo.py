@@ -12,7 +12,6 @@ import itertools
 import json
 import re
 import shutil
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +27,7 @@ from channels.addresses import zalo_address
 from storage.db import Database
 from storage.roles import OFFICER, grant
 from tests.conftest import register
-from tests.e2e import START_TIMEOUT, BotProcess
+from tests.e2e import START_TIMEOUT, BotProcess, free_port
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import SECRET_HEADER as ZALO_SECRET_HEADER
 from tests.fake_zalo import FakeZalo, Sent
@@ -46,12 +45,6 @@ PUBLIC = "https://bot.example.org"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NUMBER = re.compile(r"SK-\d{6}")
 LIMIT = 2000  # Zalo's longest message
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Both(BotProcess):

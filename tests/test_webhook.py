@@ -25,18 +25,12 @@ from bot.settings import Settings
 from bot.webhook import SECRET_HEADER, Health, TelegramWebhook, WebhookServer
 from storage.db import Database
 from tests.conftest import make_settings
-from tests.e2e import START_TIMEOUT, BotProcess
+from tests.e2e import START_TIMEOUT, BotProcess, free_port
 from tests.fake_telegram import FakeTelegram
 from tests.tgclient import TgUser
 
 PUBLIC = "https://bot.example.org/sangkien"
 SECRET = "s3cret-Token_for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class WebhookProcess(BotProcess):

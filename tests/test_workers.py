@@ -18,9 +18,10 @@ from storage.migrate import upgrade
 from storage.unit_files import read_units
 from storage.units import import_units
 from tests.conftest import UNITS_CSV, register
+from tests.e2e import free_port
 from tests.fake_telegram import FakeTelegram
 from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, fill_to_preview
-from tests.test_webhook import WebhookProcess, free_port
+from tests.test_webhook import WebhookProcess
 from tests.tgclient import TgUser
 
 

@@ -7,19 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import pytest
 from sqlmodel import select
 
+from bot.settings import Settings
 from channels.addresses import is_zalo, zalo_address
 from storage.db import Database
 from storage.members import get_member
 from storage.models import Attachment, Event, Inbox, Initiative, Member
 from storage.review import load
-from tests.conftest import App
+from tests.conftest import App, register
+from tests.e2e import free_port
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
-from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, vi
+from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, fill_to_preview, vi
 from tests.test_review import card_of, give, team
-from tests.zalo_app import TwoChannels, settings_for, start_two, stop_two
+from tests.zalo_app import TwoChannels, serving_files, settings_for, start_two, stop_two
 from tests.zaloclient import ZaloUser, choices
 
 
@@ -346,3 +350,103 @@ async def test_an_officer_names_a_zalo_member_by_the_id_their_profile_shows(two:
     assert their_id == str(zalo_address(helper.id))
     replies = await officer.send(f"/role add support {their_id} LS-NUOC")
     assert "Phạm Văn Một" in replies[-1].body and "Tổ hỗ trợ" in replies[-1].body
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4
+PDF = b"%PDF-1.4\n% ban ve tram bom\n%%EOF\n"
+
+
+async def test_full_text_on_zalo_shows_the_files_attached_on_telegram(
+    fake: FakeTelegram, zalo: FakeZalo, db_path: Path
+) -> None:
+    async with serving_files(fake, zalo, f"sqlite+aiosqlite:///{db_path}") as two:
+        base = str(two.dp["settings"].public_base_url)
+        group, (first, _second) = await zalo_team(two, zalo)
+        worker = App(fake, two.db, two.telegram, two.dp).user()
+        await register(worker)
+        await fill_to_preview(worker)
+        await worker.click(vi("➕ Add details"))
+        await worker.click(vi("Files"))
+        await worker.send_photo(content=JPEG)
+        await worker.send_document("so-do-cu.pdf")  # a file Telegram no longer gives out
+        await worker.send_document("ban-ve.pdf", content=PDF)
+        await worker.click("Xong")
+        number = zalo_number((await worker.click("Gửi duyệt"))[-1].text)
+        await zalo.wait_for(lambda: any(s.body.startswith(number) for s in zalo.in_chat(group)))
+
+        private = ZaloUser(zalo, user_id=first.id, name=first.name)
+        seen = len(private.history)
+        replies = await first.send(f"xem đầy đủ {number}")
+        assert replies[-1].body == vi("Sent to you privately.")
+        shown = private.history[seen:]
+        assert shown[0].body.startswith(number) and PLACE in "\n".join(s.body for s in shown)
+        photo, missing, document = shown[-3:]
+        assert photo.kind == "photo" and photo.photo_bytes == JPEG and (photo.photo_url or "").startswith(base)
+        assert missing.body == "⚠️ " + vi("Attachment {n} ({name}) could not be shown.", n=2, name="so-do-cu.pdf")
+        link = document.body.split(": ", 1)[1]
+        assert document.body.startswith(vi("Download {name}: {url}", name="ban-ve.pdf", url=""))
+        async with aiohttp.ClientSession() as http, http.get(link) as response:
+            assert response.status == 200 and await response.read() == PDF
+        assert not any("PUBLIC_BASE_URL" in s.body or s.has_markup for s in shown)
+
+
+async def test_full_text_on_telegram_shows_the_photos_sent_on_zalo(two: TwoChannels, zalo: FakeZalo) -> None:
+    crew = await team(App(two.fake, two.db, two.telegram, two.dp), supports=1)
+    worker = ZaloUser(zalo, name="Trần Thị Bình")
+    await zalo_register(worker)
+    await zalo_fill_to_preview(worker)
+    await worker.send(vi("➕ Add details").split(" ", 1)[1])
+    await worker.send(vi("Files"))
+    await worker.send_photo(url=zalo.host_photo("da-xoa.jpg", None))  # gone from Zalo by the time it is asked for
+    await worker.send_photo(url=zalo.host_photo("tram-bom.jpg", JPEG))
+    await worker.send("xong")
+    number = zalo_number((await worker.send("gửi duyệt"))[-1].body)
+
+    member = crew.in_group(crew.support[0])
+    card = card_of(member)
+    assert card.text.startswith(number)
+    seen = len(crew.support[0].history)
+    await member.click("Xem đầy đủ", message=card, expect=0)
+    assert member.alerts[-1] == vi("Sent to you privately.")
+    shown = crew.support[0].history[seen:]
+    assert shown[0].text.startswith(number) and TITLE in shown[0].text
+    missing, photo = shown[-2:]
+    assert missing.text == "⚠️ " + vi("Attachment {n} ({name}) could not be shown.", n=1, name=vi("a photo"))
+    upload = next(p for m, p in reversed(two.fake.log) if m == "sendPhoto")
+    assert photo.kind == "photo" and upload["photo"]["content"] == JPEG
+    assert upload["photo"]["filename"] == "tram-bom.jpg"
+
+
+async def test_zalo_alone_runs_and_answers(
+    zalo: FakeZalo, db_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`sangkien run` with ZALO_BOT_TOKEN and no BOT_TOKEN: the command's own run_polling, stopped as by SIGTERM."""
+    from bot import runner
+
+    stop = asyncio.Event()
+    monkeypatch.setattr(runner, "stop_on_signals", lambda: stop)
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{db_path}",  # type: ignore[call-arg]
+        zalo_bot_token=zalo.token,
+        zalo_api_base=zalo.base,
+        public_base_url="http://bot.example.org",
+        webhook_port=free_port(),
+    )
+    assert settings.zalo_on and not settings.telegram_on
+    running = asyncio.create_task(runner.run_polling(settings))
+    try:
+        user = ZaloUser(zalo, name="Hà Văn Tư")
+        greeting, question = await user.send("/start", expect=2)
+        assert greeting.body.startswith(vi("Hello! I help union members write up and register their initiatives "
+                                           "(sáng kiến)."))  # fmt: skip
+        assert question.body.startswith(vi("What is your full name?"))
+        await user.send(user.name)
+        await user.send("cấp nước")
+        assert "Anh/chị đã đăng ký xong" in (await user.send("1"))[-1].body
+    finally:
+        stop.set()
+        await zalo.stop()  # ends the long poll under way at once, as the platform's timeout would
+        await asyncio.wait_for(running, 20)
+    assert "PUBLIC_BASE_URL is http://, not https://" in caplog.text
+    assert not any(r.levelname == "ERROR" for r in caplog.records), caplog.text

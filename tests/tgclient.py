@@ -109,12 +109,16 @@ class TgUser:
         }
         return await self._message(expect, contact=contact)
 
-    async def send_photo(self, expect: int = 1) -> list[Sent]:
+    async def send_photo(self, expect: int = 1, *, content: bytes | None = None) -> list[Sent]:
+        """A photo in two sizes; with ``content`` the bot may download the larger one."""
         n = next(self._message_ids)
         sizes = [
             {"file_id": f"PHOTO{n}-{w}", "file_unique_id": f"UP{n}-{w}", "width": w, "height": w, "file_size": w * 100}
             for w in (90, 800)
         ]
+        if content is not None:
+            self.fake.files[sizes[-1]["file_id"]] = content
+            sizes[-1]["file_size"] = len(content)
         return await self._message(expect, photo=sizes)
 
     async def send_document(self, name: str = "ban-ve.pdf", expect: int = 1, *, content: bytes | None = None,
