@@ -19,7 +19,8 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto -m "not serial"
+	$(PY) -m pytest -m serial
 
 # The reliability suite at full size (`make test` runs a bounded sample of it): bad input, crash loop,
 # replays and races, authorization, flood. Figures are recorded in docs/RELIABILITY.md.

@@ -40,7 +40,18 @@ def service_missing(what: str, reason: str) -> None:
 
 
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_test_url() -> str:
+    """Redis database 15 (or TEST_REDIS_URL's), one lower for each parallel test worker (gw1: 14, …), so workers
+    never empty each other's database."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    server, _, db = base.rpartition("/")
+    return f"{server}/{int(db or 0) - int(worker.removeprefix('gw') or 0)}"
+
+
+REDIS_TEST_URL = _redis_test_url()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 from sqlmodel import select
 
 from handlers.ui.callbacks import DraftAction, DraftCb, ProxyAction, ProxyCb
-from storage.members import get_member
+from storage.members import get_member, update_member
 from storage.models import Initiative, Member
 from storage.proxy import NO_CHAT
 from storage.roles import SUPPORT
@@ -179,15 +179,19 @@ async def test_a_member_hands_a_draft_to_the_team_and_one_team_member_takes_it(a
     await crew.in_group(outsider).click("Tôi viết giúp", message=ask, expect=0)
     assert outsider_alert(app) == vi("Only the support team and officers of this unit can take it.")
 
+    for person in crew.support:  # team members who use English: the group still reads Vietnamese, its language
+        found = await get_member(app.db, person.id)
+        assert found is not None
+        await update_member(app.db, found, language="en")
     take = ProxyCb(action=ProxyAction.TAKE, id=ask_id(ask)).pack()
     await asyncio.gather(first.press(ask, take, expect=0), second.press(ask, take, expect=0))  # at once: one wins
     answers = sorted(str(a["text"]) for a in app.fake.callback_answers[-2:])
     [winner] = [name for name in ("Phạm Tổ viên 1", "Phạm Tổ viên 2") if name + " đã nhận viết giúp." in
                 app.fake.messages[GROUP["id"]][ask.message_id].text]  # fmt: skip
-    assert answers == sorted([vi("It is yours: continue it in a private chat with the bot."),
-                              vi("{name} already took it.", name=winner)])  # fmt: skip
+    assert answers == sorted(["It is yours: continue it in a private chat with the bot.",
+                              f"{winner} already took it."])  # fmt: skip
     await first.press(ask, take, expect=0)  # pressed again later: nothing changes
-    assert outsider_alert(app) == vi("{name} already took it.", name=winner)
+    assert outsider_alert(app) == f"{winner} already took it."
     assert app.fake.messages[GROUP["id"]][ask.message_id].button_texts() == []
     helper = crew.support[0] if winner.endswith("1") else crew.support[1]
     [item] = await initiatives(app)
@@ -196,11 +200,15 @@ async def test_a_member_hands_a_draft_to_the_team_and_one_team_member_takes_it(a
     assert f"{winner} (Tổ hỗ trợ sáng kiến) đã nhận viết tiếp bản nháp" in worker.last.text
 
     # privately: the button that continues the draft
-    assert f"Anh/chị viết giúp {(await get_member(app.db, worker.id)).full_name}" in helper.last.text  # type: ignore[union-attr]
+    assert "✍️ You write the draft" in helper.last.text and "for Nguyễn Văn An" in helper.last.text  # in English
+    for person in crew.support:  # back to Vietnamese for the rest
+        found = await get_member(app.db, person.id)
+        assert found is not None
+        await update_member(app.db, found, language="vi")
     replies = await helper.send("/drafts")  # the taker finds it among their drafts too, without Delete
     assert TITLE in replies[-1].text and replies[-1].button_texts() == [vi("▶️ Continue {n}", n=1)]
     assert "· viết giúp Nguyễn Văn An" in replies[-1].text
-    await helper.click(vi("▶️ Continue"), message=helper.history[-2])  # where the member stopped: the type of solution
+    await helper.click("▶️ Continue", message=helper.history[-2])  # (sent in English) where the member stopped
     assert helper.last.text.startswith("Bước 2/13")
     await answer_steps(helper)
     await helper.click("Gửi duyệt", message=helper.last)

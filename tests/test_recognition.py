@@ -87,6 +87,9 @@ async def test_one_line_command_and_a_not_yet_checked_initiative(app: App) -> No
     assert "Ngày quyết định nằm trong tương lai" in (await support.send(f"/congnhan {number} 3/QĐ 1/1/2099"))[-1].text
     done = (await crew.officer.send(f"/congnhan {number.lower()} 3/QĐ-CĐ 02/04/2022"))[-1].text  # officer, no body
     assert f"Đã ghi: {number} đã được công nhận" in done
+    in_group = crew.in_group(support)  # typed in the support group, under the card
+    assert "ngày 20/04/2022" in (await in_group.send(f"/dacapnhat {number} 20/04/2022"))[-1].text
+    assert "đã được cập nhật lên hệ thống của Tổng Liên đoàn ngày 20/04/2022" in crew.worker.last.text
 
 
 def xlsx(rows: list[list[object]]) -> bytes:

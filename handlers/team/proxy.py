@@ -13,6 +13,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from forms.engine import Form
@@ -25,6 +26,7 @@ from handlers.worker.formview import error_text, open_draft, show
 from handlers.worker.profile import parse_phone
 from storage.channels import CLAIM_TTL, new_link_code
 from storage.db import Database
+from storage.groups import group_of_chat
 from storage.initiatives import Draft
 from storage.members import member_by_id
 from storage.models import Member
@@ -168,7 +170,7 @@ async def ask(query: CallbackQuery, callback_data: ProxyCb, db: Database, member
 
 
 async def take(query: CallbackQuery, callback_data: ProxyCb, db: Database, member: Member | None,
-               outbox: Outbox) -> None:  # fmt: skip
+               outbox: Outbox, i18n: I18n) -> None:  # fmt: skip
     found = await handover(db, callback_data.id)
     if found is None or member is None or found[4] != "draft":
         await query.answer(_("This button is out of date."), show_alert=True)
@@ -177,7 +179,9 @@ async def take(query: CallbackQuery, callback_data: ProxyCb, db: Database, membe
         await query.answer(_("It is yours: continue it in a private chat with the bot."), show_alert=True)
         await outbox.flush()
         if isinstance(query.message, Message):  # the group sees who took it; the button is gone
-            taken = _("✍️ {name} took it.").format(name=escape(member.full_name))
+            group = await group_of_chat(db, query.message.chat.id)  # the group reads it in its own language
+            with i18n.use_locale(group.language if group else i18n.current_locale):
+                taken = _("✍️ {name} took it.").format(name=escape(member.full_name))
             with suppress(TelegramBadRequest):
                 await query.message.edit_text(query.message.html_text + "\n\n" + taken, reply_markup=None)
         return

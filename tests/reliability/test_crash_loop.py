@@ -26,6 +26,7 @@ def check(result: Result) -> None:
 
 
 @pytest.mark.reliability
+@pytest.mark.serial  # its timing is part of what it checks: run alone
 @pytest.mark.timeout(TIMEOUT)
 async def test_crash_loop_on_sqlite(db_path: Path, tmp_path: Path) -> None:
     loop = CrashLoop(tmp_path, f"sqlite+aiosqlite:///{db_path}", backend="sqlite", kills=scale_kills(), echo=print)
@@ -33,6 +34,7 @@ async def test_crash_loop_on_sqlite(db_path: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.reliability
+@pytest.mark.serial  # its timing is part of what it checks: run alone
 @pytest.mark.timeout(TIMEOUT)
 async def test_crash_loop_on_postgresql_and_redis(pg_url: str, redis_url: str, tmp_path: Path) -> None:
     loop = CrashLoop(tmp_path, pg_url, backend="postgresql+redis", kills=scale_kills(), redis_url=redis_url, echo=print)
