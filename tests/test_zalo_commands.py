@@ -78,7 +78,9 @@ async def test_drafts_lists_the_draft_and_its_typed_number_continues_it(two: Two
     assert draft.status == "draft" and json.loads(draft.answers)["title"] == TITLE
 
 
-async def test_history_on_zalo_lists_who_did_what(two: TwoChannels, zalo: FakeZalo) -> None:
+async def submitted_to_a_zalo_helper(two: TwoChannels, zalo: FakeZalo) -> tuple[ZaloUser, ZaloUser, str]:
+    """A support-team member and a worker on Zalo; the worker submits and the member gets the card: (helper, worker,
+    the initiative's number)."""
     helper = ZaloUser(zalo, name="Phạm Văn Một")
     await zalo_register(helper)
     await give(app_of(two), _as_tg(helper), SUPPORT, "LS-NUOC")
@@ -87,6 +89,11 @@ async def test_history_on_zalo_lists_who_did_what(two: TwoChannels, zalo: FakeZa
     await zalo_fill_to_preview(worker)
     number = zalo_number((await worker.send("gửi duyệt"))[-1].body)
     await seen(zalo, helper, lambda s: s.body.startswith(number))
+    return helper, worker, number
+
+
+async def test_history_on_zalo_lists_who_did_what(two: TwoChannels, zalo: FakeZalo) -> None:
+    helper, worker, number = await submitted_to_a_zalo_helper(two, zalo)
     await helper.send(f"trả lại {number}: Cần ghi rõ số tiền tiết kiệm mỗi tháng.")
     await seen(zalo, worker, lambda s: "Cần ghi rõ số tiền" in s.body)
 
@@ -119,14 +126,7 @@ async def test_progress_and_top_for_an_officer_on_zalo(two: TwoChannels, zalo: F
     officer = ZaloUser(zalo, name="Lê Thị Hoa")
     await zalo_register(officer, unit_query="tỉnh lạng sơn")
     await give(app, _as_tg(officer), OFFICER, "LS")
-    helper = ZaloUser(zalo, name="Phạm Văn Một")
-    await zalo_register(helper)
-    await give(app, _as_tg(helper), SUPPORT, "LS-NUOC")
-    worker = ZaloUser(zalo, name="Trần Thị Bình")
-    await zalo_register(worker)
-    await zalo_fill_to_preview(worker)
-    number = zalo_number((await worker.send("gửi duyệt"))[-1].body)
-    await seen(zalo, helper, lambda s: s.body.startswith(number))
+    helper, worker, number = await submitted_to_a_zalo_helper(two, zalo)
     await helper.send(f"xác nhận {number}")
     await helper.send(f"/congnhan {number} 12/QĐ-CĐCS 15/03/2024 Hội đồng sáng kiến Công ty", expect=0)
     recorded = vi("Recorded: {number} is recognised. The author is told.", number=number)
