@@ -169,6 +169,16 @@ async def test_before_submitting_the_worker_sees_similar_ones_and_may_say_how_it
         item = (await s.exec(select(Initiative).where(Initiative.number == number))).one()
     assert item.status == "submitted" and item.differs_note and item.differs_note.startswith("Trạm bơm số 5")
 
+    # returned, changed and resubmitted: the list was seen at the first submission, it is not shown again
+    in_group = crew.in_group(crew.support[0])
+    await in_group.click("Trả lại bổ sung", message=card)
+    await in_group.send("Cần ghi rõ số tiền tiết kiệm mỗi tháng.", reply_to=in_group.last, expect=0)
+    await second.click("Sửa và gửi lại", message=second.last)
+    await second.click("✏️ Làm lợi")
+    await second.send("15 triệu/năm")
+    again = (await second.click("Gửi duyệt"))[-1].text
+    assert f"mã số sáng kiến: {number}" in again and "giống sáng kiến của anh/chị" not in again
+
 
 async def two_alike(app: App) -> tuple[Any, str, str]:
     crew = await team(app)

@@ -162,7 +162,7 @@ async def submit_draft(message: Message, state: FSMContext, db: Database, member
     if form.missing(current.answers):
         await show(message, form, draft, current, "⚠️ " + _("Some required parts are still missing."))
         return
-    if not checked:
+    if not checked and draft.round == 0:  # a resubmission: the author saw the list at the first submission
         answers = current.answers
         found = await similar_to(db, str(answers.get("title", "")), str(answers.get("solution", "")),
                                  author.unit_id, draft.id)  # fmt: skip
