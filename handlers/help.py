@@ -64,17 +64,17 @@ async def team_part(db: Database, member: Member | None, admins: frozenset[int])
         return ""
     lines = ["", "", "<b>" + _("For the support team") + "</b>",
              _("/for NAME — write an initiative for a member (a registered member, or a new person)"),
-             _("/congnhan SK-000123 12/QĐ-CĐCS 15/03/2022 — record the workplace's recognition decision; a .csv or "
-               ".xlsx file with the caption /congnhan records many"),
-             _("/dacapnhat SK-000123 — mark as uploaded to the TLĐ system (several numbers at once too)"),
-             _("/giatri SK-000123 12 triệu/năm; note — the money benefit as the support team checked it"),
+             _("/recognise SK-000123 DECISION-NO 15/03/2022 — record the workplace's recognition decision; a .csv "
+               "or .xlsx file with the caption /recognise records many"),
+             _("/uploaded SK-000123 — mark as uploaded to the TLĐ system (several numbers at once too)"),
+             _("/value SK-000123 12 million/year; note — the money benefit as the support team checked it"),
              _("/dossier SK-000123 — the application for recognition, for any initiative you look after"),
              _("/history SK-000123 — who did what, and when")]  # fmt: skip
     if OFFICER in held or (member is not None and member.tg_user_id in admins):
         lines += ["", "<b>" + _("For officers") + "</b>",
                   _("/progress, /chart, /top, /export, /export tld — progress, rankings and spreadsheets of a unit"),
                   _("/invite — an invite link and QR code for a unit · /digest — a weekly digest on or off"),
-                  _("/huycongnhan SK-000123 reason — take a recognition or an upload back")]  # fmt: skip
+                  _("/unrecognise SK-000123 reason — take a recognition or an upload back")]  # fmt: skip
     return "\n".join(escape_lines(lines))
 
 

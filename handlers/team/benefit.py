@@ -55,7 +55,7 @@ def ask_text(item: Initiative) -> str:
         lines.append(_("The support team's figure now: {amount} a year ({note}).").format(
             amount=format_money(item.checked_benefit, locale), note=item.checked_benefit_note or ""))  # fmt: skip
     lines.append(_("Send the support team's figure a year, a semicolon and a note on how it was worked out, e.g.\n"
-                   "{example}\nSend “bỏ” to take the team's figure away.").format(example=EXAMPLE))  # fmt: skip
+                   "{example}\nSend “remove” to take the team's figure away.").format(example=_(EXAMPLE)))  # fmt: skip
     return "\n".join(lines)
 
 
@@ -64,9 +64,9 @@ async def value_command(message: Message, command: CommandObject, db: Database, 
     first, _sep, rest = normalize(command.args or "", multiline=True).partition(" ")
     number = initiative_number(first) if first else None
     if number is None:
-        await message.reply(_("To record the money benefit as the support team checked it, send /giatri, the "
-                              "number, the figure a year and a note, e.g.\n/giatri SK-000123 {example}").format(
-            example=EXAMPLE))  # fmt: skip
+        await message.reply(_("To record the money benefit as the support team checked it, send /value, the "
+                              "number, the figure a year and a note, e.g.\n/value SK-000123 {example}").format(
+            example=_(EXAMPLE)))  # fmt: skip
         return
     item = await item_to_weigh(message, db, member, number)
     if item is None or member is None:

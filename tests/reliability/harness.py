@@ -73,13 +73,16 @@ def any_diacritic(text: str) -> bool:
     return any(ch in _VI_LETTERS or len(unicodedata.normalize("NFD", ch)) > 1 for ch in text if ch.isalpha())
 
 
+PROPER_NAMES = {"TLĐ"}  # the Confederation's own abbreviation, kept in English ("the TLĐ system")
+
+
 def language_problem(reply: str, lang: str, data: str) -> str | None:
     """None if ``reply`` reads as ``lang``; words that echo user data (``data``) are left out of the judgement."""
     data_nfc = unicodedata.normalize("NFC", data)
     own = []
     for token in reply.split():
         word = token.strip(".,:;!?()[]«»“”\"'…—–-·/|*_`<>&%")
-        if not word or word in data_nfc or unicodedata.normalize("NFC", word) in data_nfc:
+        if not word or word in data_nfc or unicodedata.normalize("NFC", word) in data_nfc or word in PROPER_NAMES:
             continue
         own.append(word)
     if lang == "en":
