@@ -240,14 +240,28 @@ def _links_of(markup: Markup) -> list[str]:
     ]
 
 
-def render(text: str, markup: Markup = None, hint: str | None = None) -> str:
+# A line that starts with a number and a dot (or a parenthesis): numbered content, like a list of choices.
+_NUMBERED_LINE = re.compile(r"^[^\S\n]*[0-9]{1,9}[.)](?:[^\S\n]|$)", re.MULTILINE)
+
+
+def numbered_lines(text: str) -> bool:
+    """Whether plain text has lines of its own that start like a choice does ("1. …", "2) …")."""
+    return _NUMBERED_LINE.search(text) is not None
+
+
+def render(text: str, markup: Markup = None, hint: str | None = None, heading: str | None = None) -> str:
     """The message as plain text: the text, a blank line, the choices as "1. label", then link buttons.
 
-    `hint` (already translated, e.g. how to answer) is the last line when there are numbered choices.
+    `hint` (already translated, e.g. how to answer) is the last line when there are numbered choices. `heading`
+    (already translated, e.g. "Type the number of your choice:") is the line above the choices when the text has
+    numbered lines of its own (a list of drafts, the steps of a help text), so that nobody takes the text's
+    numbers for the choices': the choices keep their "1. label" form.
     """
     body = html_to_text(text).strip()
     choices = choices_of(markup)
     lines = [f"{n}. {choice.label}" for n, choice in enumerate(choices, 1)] + _links_of(markup)
+    if choices and heading and numbered_lines(body):
+        lines.insert(0, heading)
     if choices and hint:
         lines.append(hint)
     return "\n\n".join(block for block in (body, "\n".join(lines)) if block)

@@ -1,7 +1,8 @@
 """A local fake of the Zalo Bot Platform API, served over HTTP, strict where a bot depends on the platform's rules:
 string ids everywhere, one update per getUpdates call (408 when none came in time, no offsets), 400 for a text
 outside 1–2000 characters or an unknown chat, 403 for a user who blocked the bot, webhook pushes with the secret
-header (retried until the bot answers 200), and sendPhoto that really downloads the photo's URL."""
+header (retried until the bot answers 200), and sendPhoto that really downloads the photo's URL (HTTPS; plain
+HTTP only from this machine, as for the webhook)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ EVENTS = {
 }
 # HTML tags or character entities: the platform shows them literally, so a bot must never send them.
 _MARKUP = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>|&(?:#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot|apos|nbsp);")
+
+
+def _public_or_local(url: Any) -> bool:
+    """An HTTPS URL, or a plain HTTP one on this machine (the tests' own servers)."""
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or not parts.hostname:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS)
 
 
 def new_id() -> str:
@@ -103,7 +112,8 @@ class FakeZalo:
     def __post_init__(self) -> None:
         self.base = ""
         self._queue: list[dict[str, Any]] = []  # updates not yet taken, in arrival order
-        self._failures: dict[str, list[ApiError]] = {}  # lower-case method -> errors to answer first
+        self._failures: dict[str, list[ApiError | None]] = {}  # lower-case method -> errors to answer first (None:
+        # let that call through)
         self._workers: dict[str, asyncio.Task[None]] = {}  # chat id -> the task pushing its updates
         self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Condition()
@@ -173,8 +183,8 @@ class FakeZalo:
         try:
             if handler is None:
                 raise ApiError("Not Found", 404)
-            if self._failures.get(method.lower()):
-                raise self._failures[method.lower()].pop(0)
+            if self._failures.get(method.lower()) and (failure := self._failures[method.lower()].pop(0)):
+                raise failure
             result = await handler(params)
         except ApiError as err:
             return self._error(err, method)
@@ -249,13 +259,16 @@ class FakeZalo:
         description: str,
         times: int = 1,
         retry_after: int | None = None,
+        after: int = 0,
     ) -> None:
-        """The next ``times`` calls of ``method`` fail with this error; a 429 carries ``parameters.retry_after``
-        (1 second unless given)."""
+        """The next ``times`` calls of ``method`` fail with this error, once ``after`` more calls went through
+        (``after=1``: the second part of a long text fails); a 429 carries ``parameters.retry_after`` (1 second
+        unless given)."""
         if code == 429 and retry_after is None:
             retry_after = 1
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         errors = self._failures.setdefault(method.lower(), [])
+        errors.extend([None] * after)
         errors.extend(ApiError(description, code, parameters) for _ in range(times))
 
     # -- updates -----------------------------------------------------------------------------------------
@@ -412,12 +425,7 @@ class FakeZalo:
 
     async def api_setwebhook(self, params: dict[str, Any]) -> dict[str, Any]:
         url = params.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if (
-            parts is None
-            or not parts.hostname
-            or not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS))
-        ):
+        if not _public_or_local(url):
             raise ApiError("Bad Request: url must be an HTTPS URL")
         secret = params.get("secret_token")
         if not isinstance(secret, str) or not 8 <= len(secret) <= 256:
@@ -467,8 +475,8 @@ class FakeZalo:
         if caption is not None and (not isinstance(caption, str) or len(caption) > MAX_TEXT):
             raise ApiError(f"Bad Request: caption must be at most {MAX_TEXT} characters")
         url = params.get("photo")
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-            raise ApiError("Bad Request: photo must be an http(s) URL")
+        if not _public_or_local(url):
+            raise ApiError("Bad Request: photo must be an HTTPS URL")
         assert self._session is not None
         try:
             async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=self.photo_timeout)) as response:

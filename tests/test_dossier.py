@@ -249,9 +249,12 @@ async def test_the_author_answers_the_follow_up_once_and_gets_the_word_file(app:
     await worker.send("Tiết kiệm điện, ống không còn vỡ.")
     await worker.send("Hoàng Văn Nam – Tổ vận hành – lắp cảm biến")
     replies = await worker.send("Lạng Sơn")
-    assert replies[-2].kind == "document" and replies[-2].document
-    assert replies[-2].document["file_name"].endswith(".docx") and TITLE in replies[-2].text
-    assert replies[-1].button_texts() == [vi("✏️ Change the details")]
+    assert replies[-1].kind == "document" and replies[-1].document
+    assert replies[-1].document["file_name"].endswith(".docx") and TITLE in replies[-1].text
+    assert replies[-1].button_texts() == [vi("✏️ Change the details")]  # on the file itself: one message
+    assert vi("Something wrong or missing in it? Change the details and I will make the file again.") in (
+        replies[-1].text
+    )
     found = blocks(sent_documents(app, worker.id)[-1])
     me = "1 | Nguyễn Văn An | 12/03/1985 | Công ty CP Cấp nước Lạng Sơn | Công nhân vận hành | Công nhân kỹ thuật"
     helper = "1 | Hoàng Văn Nam |  | Tổ vận hành |  |  | lắp cảm biến"
@@ -337,9 +340,10 @@ async def test_on_zalo_the_file_is_an_expiring_download_link(fake: FakeTelegram,
         await user.send("/dossier")
         replies = await user.send("1", expect=2)  # the draft, by its number in the list
         assert "Kính gửi" in replies[-1].body
-        replies = await user.send("gui ban dang co", expect=2)  # "📄 Gửi bản đang có", typed without diacritics
-        assert TITLE in replies[0].body and base + "/files/" in replies[0].body and ".docx" in replies[0].body
-        assert "1. " + vi("✏️ Change the details") in replies[1].body  # the button is not lost with the file
+        replies = await user.send("gui ban dang co")  # "📄 Gửi bản đang có", typed without diacritics
+        link = replies[-1].body
+        assert TITLE in link and base + "/files/" in link and ".docx" in link
+        assert link.index(".docx") < link.index("1. " + vi("✏️ Change the details"))  # the button under the link
         replies = await user.send("1", expect=2)  # it works: every question again
         assert "Kính gửi" in replies[-1].body
         replies = await user.send("Giám đốc Công ty CP Cấp nước Lạng Sơn")

@@ -23,7 +23,12 @@ class ZaloError(Exception):
 
 
 class ZaloNetworkError(Exception):
-    """The platform could not be reached or answered something that is not its JSON."""
+    """The platform could not be reached or answered something that is not its JSON; ``timed_out`` when no answer
+    came in time (the call may then have been carried out)."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class ZaloApi:
@@ -45,7 +50,8 @@ class ZaloApi:
                 status = response.status
                 body = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise ZaloNetworkError(f"{method}: {type(exc).__name__}: {exc}".replace(self._url, "<api>")) from None
+            message = f"{method}: {type(exc).__name__}: {exc}".replace(self._url, "<api>")
+            raise ZaloNetworkError(message, timed_out=isinstance(exc, TimeoutError)) from None
         if not isinstance(body, dict):
             raise ZaloNetworkError(f"{method}: HTTP {status}, not a Bot API answer")
         if body.get("ok"):

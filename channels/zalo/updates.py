@@ -9,7 +9,11 @@
   message from someone the bot asked a question counts as the reply to it (Zalo has no replies). Other group
   chatter is not for the bot and is ignored.
 - One chat's updates are translated and handled one at a time, in order: the list a typed answer is read against
-  is the one the previous answer produced."""
+  is the one the previous answer produced.
+- In a private chat, a turn that moves the conversation to another step (its state changes) without showing a
+  list forgets the list shown before: the bot asked something that offers no choices, so what is typed next
+  ("1", a word of an old button) is the answer to it, not the press of a button of an earlier step. A turn that
+  stays on its step keeps the list ("⚠️ Please answer in words", "✓ File received": the question above stands)."""
 
 from __future__ import annotations
 
@@ -136,14 +140,34 @@ class Inbound:
                 await remember_address(self.db, address, "zalo", external)
                 self._known.add(address)
         async with self._chat_turn(incoming.chat.id):
-            return await self._handle(incoming, data)
+            if incoming.chat.type != "private":
+                return await self._handle(incoming, data)
+            state = await self.dp.storage.get_state(self._state_key(incoming))
+            menu, shown = await self.menus.load(incoming.chat.id), self.session.lists_shown(incoming.chat.id)
+            result = await self._handle(incoming, data, menu)
+            await self._forget_stale_list(incoming, state, menu, shown)
+            return result
+
+    def _state_key(self, incoming: Incoming) -> StorageKey:
+        return StorageKey(bot_id=self.bot.id, chat_id=incoming.chat.id, user_id=incoming.user.id)
+
+    async def _forget_stale_list(self, incoming: Incoming, state: str | None, menu: Menu | None, shown: int) -> None:
+        """After a private chat's turn: the list shown before is forgotten when the turn moved the conversation
+        to another step and showed no list of its own (nor did another worker meanwhile)."""
+        if menu is None or self.session.lists_shown(incoming.chat.id) != shown:
+            return
+        if await self.dp.storage.get_state(self._state_key(incoming)) == state:
+            return
+        if await self.menus.load(incoming.chat.id) == menu:
+            await self.menus.clear(incoming.chat.id)
 
     async def _feed(self, incoming: Incoming, update: Update, data: dict[str, Any], part: int = 0) -> Any:
         ident = incoming.ident if not part else f"{incoming.ident}:{part}"
         handling = Handling(self.source, ident, incoming.millis or None)
         return await self.dp.feed_update(self.bot, update, handling=handling, **data)
 
-    async def _handle(self, incoming: Incoming, data: dict[str, Any]) -> Any:
+    async def _handle(self, incoming: Incoming, data: dict[str, Any], menu: Menu | None = None) -> Any:
+        """``menu``: a private chat's list, as it stood when the turn began."""
         text = incoming.text if incoming.event.endswith("text.received") or incoming.text else None
         if text is None or text.startswith("/"):
             return await self._feed(incoming, self._message(incoming), data)
@@ -151,7 +175,6 @@ class Inbound:
         if handled:
             return result
         if incoming.chat.type == "private":
-            menu = await self.menus.load(incoming.chat.id)
             choice = match(text, menu.choices, ALIASES) if menu else None
             if menu is not None and choice is not None and choice.callback_data:
                 return await self._feed(incoming, self._press(incoming, menu, choice.callback_data), data)
@@ -191,8 +214,7 @@ class Inbound:
 
     async def _prompt(self, incoming: Incoming) -> int | None:
         """The question this person was asked in this chat and has not answered yet, if any."""
-        key = StorageKey(bot_id=self.bot.id, chat_id=incoming.chat.id, user_id=incoming.user.id)
-        prompt = (await self.dp.storage.get_data(key)).get("prompt")
+        prompt = (await self.dp.storage.get_data(self._state_key(incoming))).get("prompt")
         return int(prompt) if isinstance(prompt, int) else None
 
     def _when(self, incoming: Incoming) -> datetime:

@@ -151,10 +151,11 @@ async def send_dossier(env: Env, chat_id: int, item: Subject, data: dict[str, An
     )
     if dd.open_questions(data, names_of(answers, item.author.full_name)):
         caption += "\n" + escape(_("What is not known yet is left blank, to write by hand."))
+    again = None
+    if author:  # one message on both channels: on Zalo the file is a link, the button a numbered choice under it
+        wrong = _("Something wrong or missing in it? Change the details and I will make the file again.")
+        caption += "\n" + escape(wrong)
+        again = markup([[button(_("✏️ Change the details"), DossierCb(action=DossierAction.REDO, initiative=item.id))]])
     name = f"don-sang-kien-{number or f'ban-nhap-{item.id}'}.docx"
     document = BufferedInputFile(render(content), filename=name)
-    await env.bot.send_document(chat_id, document, caption=caption)
-    if author:  # a message of its own: a channel that sends the file as a link keeps the button too
-        again = markup([[button(_("✏️ Change the details"), DossierCb(action=DossierAction.REDO, initiative=item.id))]])
-        text = _("Something wrong or missing in it? Change the details and I will make the file again.")
-        await env.bot.send_message(chat_id, text, reply_markup=again)
+    await env.bot.send_document(chat_id, document, caption=caption, reply_markup=again)
