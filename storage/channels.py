@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from sqlalchemy import text
 
+from forms.text import fold
 from storage.cache import MISSING
 from storage.db import Database
 from storage.events import event_stmt
@@ -107,22 +108,33 @@ async def use_link_code(
         guard=True,
     )
     added = primary is not None and int(primary) <= NO_CHAT  # a person the team added, with no chat until now
-    if owner is not None and owner != member_id and added and not await _has_roles(db, member_id):
-        result = await db.write(used, *_merge(member_id, int(owner), now))  # registered meanwhile: one member
+    if owner is not None and owner != member_id and added:  # they registered on their own meanwhile
+        if not await _same_person(db, member_id, int(owner)):
+            return Linked.TAKEN, member_id
+        moved = await _initiatives_of(db, member_id)
+        result = await db.write(used, *_merge(member_id, int(owner), now))
         db.cache.drop(("member", address))
+        for initiative_id in moved:  # cached drafts still name the removed record as their author
+            db.cache.drop(("draft", initiative_id))
         return (Linked.MERGED if result.applied else Linked.UNKNOWN), int(owner)
     if owner is not None:
         return (Linked.SAME if owner == member_id else Linked.TAKEN), member_id
     keep_old = () if added else (Stmt(
         "INSERT INTO member_address (address, member_id, created_at) VALUES (:old, :member, :now)",
         {"old": primary, "member": member_id, "now": now}),)  # fmt: skip
+    # a claimed person has a chat now: their other codes (one each time the team wrote for them) are void
+    void_others = [Stmt("DELETE FROM link_code WHERE member_id = :member AND code <> :code",
+                        {"member": member_id, "code": code})] if added else []  # fmt: skip
     result = await db.write(
         used,
         *keep_old,
         Stmt(
-            "UPDATE member SET tg_user_id = :new, reachable = :yes, updated_at = :now WHERE id = :member",
-            {"new": address, "yes": True, "member": member_id, "now": now},
+            "UPDATE member SET tg_user_id = :new, reachable = :yes, updated_at = :now "
+            "WHERE id = :member AND tg_user_id = :old",  # as read: a code used at the same moment changes nothing
+            {"new": address, "yes": True, "member": member_id, "now": now, "old": primary},
+            guard=True,
         ),
+        *void_others,
         event_stmt("member.linked", {"address": address, "previous": primary}, member_id=member_id),
     )
     db.cache.drop(("member", address))
@@ -130,17 +142,35 @@ async def use_link_code(
     return ((Linked.CLAIMED if added else Linked.LINKED) if result.applied else Linked.UNKNOWN), member_id
 
 
-async def _has_roles(db: Database, member_id: int) -> bool:
+async def _same_person(db: Database, added: int, owner: int) -> bool:
+    """Whether the registered member ``owner`` may take over what the team wrote for ``added``: neither holds a role
+    (a helper who knows the code is not the person), and they have the same phone or the same name (its words in
+    any order, with or without diacritics)."""
     async with db.read_engine.connect() as conn:
-        sql = text("SELECT 1 FROM role WHERE member_id = :m LIMIT 1")
-        return (await conn.execute(sql, {"m": member_id})).first() is not None
+        roles = (await conn.execute(text("SELECT 1 FROM role WHERE member_id IN (:a, :o) LIMIT 1"),
+                                    {"a": added, "o": owner})).first()  # fmt: skip
+        found = await conn.execute(text("SELECT id, full_name, phone FROM member WHERE id IN (:a, :o)"),
+                                   {"a": added, "o": owner})  # fmt: skip
+        rows = {r[0]: (r[1], r[2]) for r in found}
+    if roles is not None or len(rows) != 2:
+        return False
+    (name_a, phone_a), (name_o, phone_o) = rows[added], rows[owner]
+    return bool(phone_a and phone_a == phone_o) or sorted(fold(name_a).split()) == sorted(fold(name_o).split())
+
+
+async def _initiatives_of(db: Database, member_id: int) -> list[int]:
+    async with db.read_engine.connect() as conn:
+        rows = await conn.execute(text("SELECT id FROM initiative WHERE author_id = :m"), {"m": member_id})
+        return [int(r[0]) for r in rows]
 
 
 def _merge(added: int, owner: int, now: datetime) -> list[Stmt]:
     """The person the team added (``added``, no chat) registered on their own meanwhile (``owner``): what was
-    written for them becomes the registered member's, and the added record goes."""
+    written for them becomes the registered member's, and the added record goes (with every code made for it)."""
     moves = {"initiative": "author_id", "author": "member_id", "event": "member_id"}
     return [
+        Stmt("SELECT 1 FROM member WHERE id = :added AND tg_user_id <= :no_chat",  # still without a chat
+             {"added": added, "no_chat": NO_CHAT}, guard=True, returning=True),
         *(Stmt(f"UPDATE {table} SET {column} = :owner WHERE {column} = :added", {"owner": owner, "added": added})
           for table, column in moves.items()),
         Stmt("DELETE FROM link_code WHERE member_id = :added", {"added": added}),

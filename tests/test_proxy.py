@@ -120,13 +120,18 @@ async def test_a_team_member_writes_for_a_person_not_registered_yet(app: App) ->
     assert item.author_id == person.id and item.status == "submitted"
 
     # the code the helper was given makes the person this member when they start using the bot
+    earlier = re.search(r"/link ([A-Z0-9]{8})", helper_note(helper)).group(1)  # type: ignore[union-attr]
+    await helper.send("/for Trần Thị Bình")  # writing for her again gives a new code; the earlier one still works
+    await helper.click(named(helper, "Trần Thị Bình"))
     code = re.search(r"/link ([A-Z0-9]{8})", helper_note(helper)).group(1)  # type: ignore[union-attr]
+    assert code != earlier
     binh = app.user(first_name="Bình", last_name="Trần Thị")
     assert "sáng kiến Tổ hỗ trợ đã viết giúp anh/chị nay là của anh/chị" in (await binh.send(f"/link {code}"))[-1].text
     assert item.number in (await binh.send("/my"))[-1].text
     assert "Trần Thị Bình" in (await binh.send("/start"))[-1].text  # registered: welcomed back, not asked again
     again = app.user(first_name="Khác")
     assert "không đúng, đã dùng hoặc đã hết hạn" in (await again.send(f"/link {code}"))[-1].text  # once only
+    assert "không đúng, đã dùng hoặc đã hết hạn" in (await again.send(f"/link {earlier}"))[-1].text  # all void
 
 
 def helper_note(helper: TgUser) -> str:
@@ -145,6 +150,11 @@ async def test_a_person_the_team_added_who_registered_meanwhile_becomes_one_memb
     await helper.send("0912 345 678")
     await helper.send(TITLE)  # a draft written for her
     code = re.search(r"/link ([A-Z0-9]{8})", helper_note(helper)).group(1)  # type: ignore[union-attr]
+    taken = (await helper.send(f"/link {code}"))[-1].text  # the helper knows the code, but is not the person
+    assert "đã đăng ký là một đoàn viên khác" in taken
+    stranger = app.user(first_name="Hùng", last_name="Lê Văn")
+    await register(stranger)  # nor is a registered member with another name
+    assert "đã đăng ký là một đoàn viên khác" in (await stranger.send(f"/link {code}"))[-1].text
     binh = app.user(first_name="Bình", last_name="Trần Thị")
     await register(binh)  # she registered on her own before she got the code: two records for one person
     async with app.db.session() as session:
@@ -155,7 +165,9 @@ async def test_a_person_the_team_added_who_registered_meanwhile_becomes_one_memb
     assert person.tg_user_id == binh.id  # her own record stays, with what was written for her
     [draft] = await initiatives(app)
     assert draft.author_id == person.id and TITLE in draft.answers
-    assert TITLE in (await binh.send("/drafts"))[-1].text
+    listing = (await binh.send("/drafts"))[-1]
+    assert TITLE in listing.text
+    assert "Bước 2/13" in (await binh.click(vi("▶️ Continue {n}", n=1), message=listing))[-1].text  # hers
     history = (await helper.send("/for Trần Thị Bình"))[-1]  # the team finds one person now
     assert sum(1 for text in history.button_texts() if text.startswith("Trần Thị Bình")) == 1
 
