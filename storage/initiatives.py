@@ -19,7 +19,7 @@ from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Initiative, Member, utcnow
 from storage.outbox import outbox_stmt
-from storage.progress import retally, untally
+from storage.progress import lock_row, retally, untally
 from storage.similar.search import Similar, suggest
 from storage.similar.store import doc_stmt
 from storage.writer import Stmt
@@ -143,6 +143,15 @@ class Submitted:
     changed: tuple[str, ...] = ()  # the fields that differ from the previous submission
 
 
+# the author's money benefit a year is what it was (an UPDATE's expressions read the row as it was)
+_SAME_BENEFIT = "coalesce(benefit_per_year, -1) = coalesce(CAST(:benefit_per_year AS BIGINT), -1)"
+# the support team's figure was for the author's figure as it was: a new one is to be checked again
+_KEEP_TEAM_FIGURE = ", ".join(
+    f"{c} = CASE WHEN {_SAME_BENEFIT} THEN {c} END"
+    for c in ("checked_benefit", "checked_benefit_note", "checked_benefit_by_id")
+)
+
+
 def _summary(answers: dict[str, Any]) -> dict[str, Any]:
     money = Money.from_json(answers["benefit_money"]) if "benefit_money" in answers else None
     return {
@@ -176,6 +185,7 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
     iid = {"iid": draft.id}
     authors = answers.get("authors") or [{"name": member.full_name, "share": 100}]
     stmts = [
+        lock_row(draft.id),
         untally(draft.id),
         Stmt(
             "UPDATE initiative SET status = 'submitted', number = :number, submitted_at = :now, updated_at = :now, "
@@ -184,7 +194,7 @@ async def submit(db: Database, draft: Draft, member: Member, form: Form, today: 
             "unit_id = :unit, title = :title, solution_type = :solution_type, field_of_work = :field_of_work, "
             "applied_on = :applied_on, benefit_per_year = :benefit_per_year, "
             "has_social_benefit = :has_social_benefit, pending = '[]', editing = :no, "
-            "differs_note = coalesce(:note, differs_note) "
+            f"differs_note = coalesce(:note, differs_note), {_KEEP_TEAM_FIGURE} "
             "WHERE id = :iid AND status IN ('draft', 'changes_requested') AND author_id = :author",
             {
                 **iid,

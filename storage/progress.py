@@ -94,8 +94,16 @@ def retally(initiative_id: int) -> Stmt:
 
 
 def counted_change(initiative_id: int, change: Stmt) -> list[Stmt]:
-    """A guarded status change wrapped so the tallies follow it (or nothing happens at all)."""
-    return [untally(initiative_id), change, retally(initiative_id)]
+    """A guarded status change wrapped so the tallies follow it (or nothing happens at all). It first locks the
+    initiative's row: on PostgreSQL a statement that waited for another writer's lock still reads the snapshot it
+    started with, so without the lock two changes of one initiative at once (a decision and /giatri from two
+    workers) could take it out of the tallies as it stood before the other's change."""
+    return [lock_row(initiative_id), untally(initiative_id), change, retally(initiative_id)]
+
+
+def lock_row(initiative_id: int) -> Stmt:
+    """Lock the initiative's row for the rest of the transaction (see ``counted_change``)."""
+    return Stmt("UPDATE initiative SET updated_at = updated_at WHERE id = :iid", {"iid": initiative_id})
 
 
 async def recount(db: Database) -> None:
