@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -n auto -m "not serial"
+	$(PY) -m pytest -n auto --maxprocesses 8 -m "not serial"
 	$(PY) -m pytest -m serial
 
 # The reliability suite at full size (`make test` runs a bounded sample of it): bad input, crash loop,

@@ -62,7 +62,8 @@ async def _deliver(ctx: Delivery, kind: str, payload: dict[str, Any]) -> None:
     elif kind == "card.refresh":
         await refresh_cards(ctx, review)
     elif kind == "author.notice":
-        await notify_author(ctx.bot, ctx.i18n, review, str(payload["status"]), payload.get("reason"), ctx.db)
+        await notify_author(ctx.bot, ctx.i18n, review, str(payload["status"]), payload.get("reason"), ctx.db,
+                            amount=payload.get("amount"))  # fmt: skip
     else:
         raise ValueError(f"unknown outbox item kind {kind!r}")
 

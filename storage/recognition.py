@@ -119,7 +119,7 @@ async def set_checked_benefit(db: Database, member_id: int, initiative_id: int, 
         [
             *counted_change(initiative_id, change),
             event_stmt(kind, {"amount": per_year, "reason": note}, member_id=member_id, initiative_id=initiative_id),
-            outbox_stmt("author.notice", {"iid": initiative_id, "status": kind, "reason": note}),
+            outbox_stmt("author.notice", {"iid": initiative_id, "status": kind, "reason": note, "amount": per_year}),
             outbox_stmt("card.refresh", {"iid": initiative_id}),
         ]
     )

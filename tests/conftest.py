@@ -45,10 +45,15 @@ PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.
 def _redis_test_url() -> str:
     """Redis database 15 (or TEST_REDIS_URL's), one lower for each parallel test worker (gw1: 14, …), so workers
     never empty each other's database."""
-    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    server, _, db = base.rpartition("/")
-    return f"{server}/{int(db or 0) - int(worker.removeprefix('gw') or 0)}"
+    from urllib.parse import urlsplit, urlunsplit
+
+    base = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    db = int(base.path.strip("/") or 15) - worker
+    if db < 1:  # database 0 is everybody's default: never empty it
+        raise RuntimeError(f"parallel test worker {worker} would use Redis database {db}: run fewer workers "
+                           "(pytest -n) or give TEST_REDIS_URL a higher database number")  # fmt: skip
+    return urlunsplit(base._replace(path=f"/{db}"))
 
 
 REDIS_TEST_URL = _redis_test_url()

@@ -12,8 +12,9 @@ from forms.checked_benefit import parse_checked_benefit
 from forms.errors import FormError
 from storage.recognition import by_numbers
 from tests.conftest import App, register
+from tests.flows import fill_to_preview
 from tests.test_recognition import checked
-from tests.test_review import give, team
+from tests.test_review import card_of, give, team
 
 
 def test_the_figure_and_the_note_are_read_as_typed() -> None:
@@ -104,3 +105,29 @@ async def test_only_the_team_and_officers_over_the_unit_and_only_after_submissio
 
     usage = (await crew.support[0].send("/giatri"))[-1].text
     assert "/giatri SK-000123 12 triệu đồng/năm; tính lại" in usage
+
+
+async def test_a_note_with_markup_signs_and_a_resubmission_with_a_new_figure(app: App) -> None:
+    crew = await team(app)
+    await fill_to_preview(crew.worker)
+    number = (await crew.worker.click("Gửi duyệt"))[-1].text.split("mã số sáng kiến: ")[1].split(".")[0]
+    support = crew.support[0]
+    done = (await support.send(f"/giatri {number} 10tr; chỉ tính <vật tư> & điện"))[-1].text
+    assert "10 triệu đồng/năm" in done
+    asked = (await support.send(f"/giatri {number}"))[-1].text  # the note comes back as typed, not as markup
+    assert "(chỉ tính <vật tư> & điện)" in asked
+    await support.send("/cancel")
+
+    in_group = crew.in_group(support)  # returned; resubmitted with the same figure: the team's figure stays
+    await in_group.click("Trả lại bổ sung", message=card_of(in_group))
+    await in_group.send("Cần ghi rõ nơi áp dụng.", reply_to=in_group.last, expect=0)
+    await crew.worker.click("Sửa và gửi lại", message=crew.worker.last)
+    await crew.worker.click("Gửi duyệt")
+    assert await initiative_of(app, number) == (10_000_000, "chỉ tính <vật tư> & điện")
+    await in_group.click("Trả lại bổ sung", message=card_of(in_group))  # again, and now the author's figure changes
+    await in_group.send("Cần tính lại giá trị làm lợi.", reply_to=in_group.last, expect=0)
+    await crew.worker.click("Sửa và gửi lại", message=crew.worker.last)
+    await crew.worker.click("✏️ Làm lợi")
+    await crew.worker.send("9 triệu/năm")
+    await crew.worker.click("Gửi duyệt")
+    assert await initiative_of(app, number) == (None, None)  # to be checked again against the new figure

@@ -4,6 +4,8 @@ line (``/giatri SK-000123 12 triệu/năm; ghi chú``) or answered in a short co
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
@@ -56,7 +58,7 @@ def ask_text(item: Initiative) -> str:
             amount=format_money(item.checked_benefit, locale), note=item.checked_benefit_note or ""))  # fmt: skip
     lines.append(_("Send the support team's figure a year, a semicolon and a note on how it was worked out, e.g.\n"
                    "{example}\nSend “remove” to take the team's figure away.").format(example=_(EXAMPLE)))  # fmt: skip
-    return "\n".join(lines)
+    return escape("\n".join(lines))  # the title and the note are typed by people; replies are HTML
 
 
 async def value_command(message: Message, command: CommandObject, db: Database, member: Member | None,
@@ -72,9 +74,9 @@ async def value_command(message: Message, command: CommandObject, db: Database, 
     if item is None or member is None:
         return
     if not rest.strip():
+        await message.reply(ask_text(item))  # asked first: a reply that fails leaves no question waiting
         await state.set_state(CheckingBenefit.figure)
         await state.update_data(number=number)
-        await message.reply(ask_text(item))
         return
     await answer_with(message, db, member, item, rest, outbox)
 

@@ -174,7 +174,8 @@ RECOGNITION_NOTICES = (
 )
 
 
-def recognition_notice(status: str, item: Initiative, reason: str | None, locale: str) -> str:
+def recognition_notice(status: str, item: Initiative, reason: str | None, locale: str,
+                       amount: int | None = None) -> str:  # fmt: skip
     """The author's notice of a recognition, an upload to the TLĐ system, either taken back, or the support team's
     figure for the money benefit."""
     names = {"number": escape(item.number or ""), "title": escape(item.title or ""), "reason": escape(reason or "")}
@@ -187,9 +188,9 @@ def recognition_notice(status: str, item: Initiative, reason: str | None, locale
         on = format_date(item.uploaded_on, locale) if item.uploaded_on else "—"
         return _("Your initiative {number} “{title}” was uploaded to the TLĐ system on {on}.").format(on=on, **names)
     if status == "benefit.checked":
-        amount = format_money(item.checked_benefit or 0, locale)
+        figure = format_money(amount if amount is not None else item.checked_benefit or 0, locale)
         return _("The support team checked the money benefit of your initiative {number} “{title}”: {amount} a year, "
-                 "which the programme's totals use. Note: {reason}").format(amount=amount, **names)  # fmt: skip
+                 "which the programme's totals use. Note: {reason}").format(amount=figure, **names)  # fmt: skip
     if status == "benefit.check_removed":
         return _("The support team's figure for the money benefit of your initiative {number} “{title}” is taken "
                  "away: totals use yours again.").format(**names)  # fmt: skip
@@ -200,11 +201,13 @@ def recognition_notice(status: str, item: Initiative, reason: str | None, locale
 
 
 async def notify_author(bot: Bot, i18n: I18n, review: Review, status: str, reason: str | None,
-                        db: Database | None = None) -> None:  # fmt: skip
+                        db: Database | None = None, *, amount: int | None = None) -> None:  # fmt: skip
+    """``amount``: a figure the notice reports as it was when the change was made (the support team's benefit)."""
     item, author = review.initiative, review.author
     with i18n.use_locale(author.language):
         if status in RECOGNITION_NOTICES:
-            await send_private(bot, author, recognition_notice(status, item, reason, author.language), db=db)
+            text = recognition_notice(status, item, reason, author.language, amount)
+            await send_private(bot, author, text, db=db)
             return
         text, editable = notice_text(status, item.number or "", item.title or "", reason, review.duplicate_of)
         action = DraftCb(action=DraftAction.RESUME, draft=item.id or 0)
