@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from aiogram.fsm.storage.redis import RedisStorage
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.app import create_storage
@@ -89,3 +90,45 @@ async def test_many_members_deciding_at_once_on_postgresql(fake: FakeTelegram, p
         await race(app)
     finally:
         await close_app(app)
+
+
+async def test_two_workers_changing_one_initiative_at_once_keep_the_tallies_true(pg_url: str) -> None:
+    """A decision on one worker and the team's benefit figure on another, at the same moment, many times over:
+    the maintained tallies always equal a recount (each counted change locks the initiative's row first)."""
+    from storage.progress import counted_change, recount, tallies
+    from storage.recognition import set_checked_benefit
+    from storage.review import Decision, decide
+    from storage.unit_files import read_units
+    from storage.units import import_units
+    from tests.conftest import UNITS_CSV
+
+    one, two = Database(pg_url), Database(pg_url)
+    for db in (one, two):
+        await db.start()
+    await upgrade(one.engine)
+    await import_units(one, read_units(UNITS_CSV))
+    await one.write(Stmt("INSERT INTO member (tg_user_id, full_name, language, created_at, updated_at) "
+                         "VALUES (1, 'x', 'vi', now(), now())"))  # fmt: skip
+    for n in range(12):
+        result = await one.write(Stmt(
+            "INSERT INTO initiative (author_id, unit_id, status, answers, step, pending, editing, has_social_benefit, "
+            "benefit_per_year, review_round, created_at, updated_at) SELECT (SELECT id FROM member), id, 'draft', "
+            "'{}', '', '[]', false, false, 4000, 1, now(), now() FROM unit WHERE code = 'LS-NUOC' RETURNING id",
+            returning=True))  # fmt: skip
+        iid = result.rows[0][0]
+        submitted = Stmt("UPDATE initiative SET status = 'submitted' WHERE id = :id", {"id": iid}, guard=True)
+        await one.write_all(counted_change(iid, submitted))
+        await asyncio.gather(decide(one, iid, 1, Decision.CONFIRM, None, 1),
+                             set_checked_benefit(two, 1, iid, 1000 + n, "tính lại"))  # fmt: skip
+    async with one.engine.connect() as conn:
+        ids = [r[0] for r in await conn.execute(text("SELECT id FROM unit"))]
+    one.count_basis = "checked"
+    maintained = await tallies(one, ids, None)
+    await recount(one)
+    recounted = await tallies(one, ids, None)
+    for uid in ids:
+        a, b = maintained[uid], recounted[uid]
+        counts = [{s: c for s, c in t.by_status.items() if c} for t in (a, b)]
+        assert (counts[0], a.benefit, a.benefit_checked) == (counts[1], b.benefit, b.benefit_checked), uid
+    for db in (one, two):
+        await db.close()
