@@ -1,41 +1,64 @@
-"""The form flow over Zalo against the same flow over Telegram, in one run, both over long polling.
+"""The form flow over Zalo against the same flow over Telegram, in one run, over the same transport: long polling,
+webhooks, or both.
 
-    .venv/bin/python -m bench.channels [--users 200] [--quick] [--rounds 1] [--paced]
+    .venv/bin/python -m bench.channels [--transport polling|webhook|both] [--users 200] [--quick] [--rounds 1]
+                                       [--paced]
 
 The bot is built as ``sangkien run`` builds it with both channels configured (``create_bots``,
-``create_dispatcher``, ``attach_zalo``, ``open_migrated``) and polls both local fakes over HTTP with the production
-pollers and their production settings: ``bot.polling.Poller`` against the fake Telegram server (TELEGRAM_API_BASE),
-``ZaloPoller`` against the fake Zalo server. Each phase starts on a fresh copy of the same migrated SQLite file with
-the test units, and fresh fakes. In the Telegram phase N users register and submit one initiative each, all at
-once, pressing buttons as a Telegram user does (callback data of the message shown); in the Zalo phase N other
-users give the same answers as typed text, choices by their number in the list. Both flows are 14 updates:
+``create_dispatcher``, ``attach_zalo``, ``open_migrated``) and talks to both local fakes over HTTP.
+
+- Long polling: the production pollers with their production settings, ``bot.polling.Poller`` against the fake
+  Telegram server (TELEGRAM_API_BASE), ``ZaloPoller`` against the fake Zalo server.
+- Webhooks: the production webhook server of ``sangkien run --webhook`` (``TelegramWebhook``, ``ZaloWebhook`` and
+  ``WebhookServer``, put together by ``bot.runner.serve``) on a local port, in this process. ``ZaloWebhook.register``
+  sets the fake Zalo's webhook to it, and the fake POSTs each update to /webhook/zalo with Zalo's secret header,
+  a chat's updates one at a time, the next once the previous one was answered 200. The fake Telegram server cannot
+  push, so ``TelegramPush`` does the same for Telegram: each update POSTed to /webhook/telegram with Telegram's
+  secret header, a chat's next update once the previous one was answered. Both clients are aiohttp sessions with
+  aiohttp's default limit of 100 connections, so at most 100 deliveries per channel are in flight (Telegram's own
+  default, ``max_connections``, is 40).
+
+Each phase starts on a fresh copy of the same migrated SQLite file with the test units, and fresh fakes. In the
+Telegram phase N users register and submit one initiative each, all at once, pressing buttons as a Telegram user
+does (callback data of the message shown); in the Zalo phase N other users give the same answers as typed text,
+choices by their number in the list. Both flows are 15 updates:
 
     /start, the name, a few words of the unit, the unit, /new, title, type, field, situation before, solution,
-    place, date, money, Submit
+    place, date, money, Submit, Submit anyway
 
 (On Zalo, the language question of /start is skipped: Vietnamese is already the default and the answer has no
-reply to time.) For each update the time runs from the moment the user pushes it into the fake to the moment the
-fake holds the bot's last reply to it (2 messages for /start, 1 for every other step; on Telegram the ticked type
-is an edit in place). Replies are noticed through each fake's change condition (``wait_for``), by one watcher per
-fake, so the 2N waiting users do not each wake at every API call. Throughput is all updates over the phase's wall
-time. At the end of each phase every initiative must be submitted and every chat must hold exactly the expected
-replies.
+reply to time.) Every user writes up the same initiative, and the template already holds one like it (submitted
+through the bot by one more Telegram user), so every user's Submit shows the initiatives that look like theirs and
+the user submits anyway: the same steps for every user, whoever submits first.
+
+For each update the time runs from the moment the user pushes it (into the fake, or to ``TelegramPush``) to the
+moment the fake holds the bot's last reply to it (2 messages for /start, 1 for every other step; on Telegram the
+ticked type is an edit in place). Replies are noticed through each fake's change condition (``wait_for``), by one
+watcher per fake, so the 2N waiting users do not each wake at every API call. Throughput is all updates over the
+phase's wall time; the CPU time per update is this process's (the bot, both fakes and the users) over the phase.
+At the end of each phase every initiative must be submitted, every chat must hold exactly the expected replies, no
+call to a fake may have been refused, and with webhooks every delivery must have been answered 200 at the first
+attempt.
 
 Each bot's sends are paced by ``GroupPacing``, whose overall window (30 messages a second per bot, Telegram's
 broadcast limit, applied to the Zalo bot alike) would make both phases run at that pace and the ratio about 1 by
 construction. So by default that one window is lifted on both bots' middleware instances (the group and per-chat
-windows stay; no group is involved); ``--paced`` keeps it. A warm-up of a few users on each channel runs first,
-unreported; ``--rounds`` repeats the pair of phases, the order alternating, and reports the median ratio.
+windows stay; no group is involved); ``--paced`` keeps it. A warm-up of a few users on each channel and transport
+runs first, unreported; ``--rounds`` repeats the pair of phases per transport, the order of the channels
+alternating, and reports the median ratio per transport.
 
 The poll loops are timed too (their ``_fetch`` wrapped on the instance, nothing else changed): how long an update
-waits in the fake until a getUpdates call takes it, how many updates a call brings, and for Zalo how long the rest
-of one turn of the loop takes (writing the update to the inbox, a committed SQLite write, before the next call).
+waits in the fake until a getUpdates call takes it, how many updates a call brings, and for Zalo how long one turn
+of the loop takes (the call, then starting the update's task, which writes the inbox row and handles it, before the
+next call).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
+import json
 import math
 import shutil
 import sqlite3
@@ -50,12 +73,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import aiohttp
 from aiogram import Bot
 
+from bench.harness import SECRET, free_port
+from bot import runner
 from bot.app import attach_zalo, create_bots, create_dispatcher
+from bot.metrics import ApiRetryCounter, Metrics
 from bot.pacing import GroupPacing
 from bot.polling import Poller
 from bot.settings import Settings
+from bot.webhook import SECRET_HEADER, TelegramWebhook, WebhookServer, ZaloWebhook
 from channels.zalo.api import ZaloApi, ZaloError
 from channels.zalo.polling import ZaloPoller
 from channels.zalo.session import ZaloSession
@@ -65,7 +93,7 @@ from storage.unit_files import read_units
 from storage.units import import_units
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo, Sent
-from tests.flows import BEFORE, PLACE, SOLUTION, TITLE
+from tests.flows import BEFORE, PLACE, SOLUTION, TITLE, vi
 from tests.tgclient import TgUser
 from tests.zalo_app import settings_for
 from tests.zaloclient import numbered
@@ -75,10 +103,16 @@ UNITS_CSV = ROOT / "tests" / "data" / "units.csv"
 UNIT_QUERY = "cấp nước"
 UNIT = "Công đoàn cơ sở Công ty CP Cấp nước Lạng Sơn"
 TYPE, FIELD, SUBMIT = "Giải pháp kỹ thuật", "Sản xuất, vận hành", "📨 Gửi duyệt"
+ANYWAY = vi("📨 Submit anyway")  # under the initiatives that look like the user's
 ANSWERS = (BEFORE, SOLUTION, PLACE, "15/03/2022", "14 triệu/năm")
-STEPS = 14  # updates per user, on either channel
+STEPS = 15  # updates per user, on either channel
 REPLIES = STEPS + 1  # /start answers with two messages
+STEP_NAMES = ("/start", "name", "unit search", "unit", "/new", "title", "type", "field", "before", "solution", "place",
+              "date", "money", "Submit", "Submit anyway")  # fmt: skip
+SEED_UID, FIRST_UID = 600_000, 700_000  # Telegram users: the one of the template's initiative, then each phase's
 REPLY_TIMEOUT = 120.0
+IN_FLIGHT = 100  # deliveries in flight per channel with webhooks: aiohttp's default, which the fake Zalo's client has
+HOST = "127.0.0.1"
 
 
 # -- waiting for replies --------------------------------------------------------------------------------------
@@ -175,11 +209,14 @@ class ZaloWatch(Watch):
 @dataclass
 class Figures:
     channel: str
+    transport: str
     users: int
     seconds: float = 0.0
+    cpu: float = 0.0  # CPU seconds of this process (bot, fakes, users) over the phase
     samples: list[float] = field(default_factory=list)  # seconds from push to the last reply, per update
     pushed: dict[Any, float] = field(default_factory=dict)  # update id -> when the user pushed it
     replied: dict[Any, float] = field(default_factory=dict)  # update id -> when its last reply landed
+    step: dict[Any, int] = field(default_factory=dict)  # update id -> its place in the user's flow (STEP_NAMES)
     fetched: dict[Any, float] = field(default_factory=dict)  # update id -> when a getUpdates call first returned it
     fetches: list[tuple[float, float, list[Any]]] = field(default_factory=list)  # (start, end, update ids)
 
@@ -214,16 +251,52 @@ def timed_fetch(poller: Poller | ZaloPoller, figures: Figures, ident: Callable[[
     setattr(poller, "_fetch", fetch)  # noqa: B010 - an instance attribute, for this run only
 
 
+class TelegramPush:
+    """Telegram's side of its webhook, which the fake Telegram server does not do: each update POSTed to
+    /webhook/telegram with the secret token header, a chat's updates one at a time in order (the next once the
+    previous one was answered), as the fake Zalo pushes to /webhook/zalo. The answers are kept (None: no answer)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.headers = {"Content-Type": "application/json", SECRET_HEADER: SECRET}
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=IN_FLIGHT), timeout=aiohttp.ClientTimeout(total=REPLY_TIMEOUT)
+        )
+        self.tails: dict[int, asyncio.Task[None]] = {}  # chat -> its latest delivery, which the next one waits for
+        self.statuses: list[int | None] = []
+
+    def push(self, chat: int, update: dict[str, Any]) -> None:
+        self.tails[chat] = asyncio.create_task(self._post(self.tails.get(chat), json.dumps(update).encode()))
+
+    async def _post(self, before: asyncio.Task[None] | None, body: bytes) -> None:
+        if before is not None:
+            await before
+        status: int | None = None
+        try:
+            async with self.http.post(self.url, data=body, headers=self.headers) as response:
+                await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError):
+            pass
+        self.statuses.append(status)
+
+    async def close(self) -> None:
+        await asyncio.gather(*self.tails.values())
+        await self.http.close()
+
+
 @dataclass
 class Running:
     db: Database
     telegram: Any
     zbot: Any
     dp: Any
-    telegram_poller: Poller
-    zalo_poller: ZaloPoller
-    stop: asyncio.Event
-    tasks: list[asyncio.Task[None]]
+    telegram_poller: Poller | None = None
+    zalo_poller: ZaloPoller | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    server: WebhookServer | None = None
+    push: TelegramPush | None = None  # Telegram's deliveries to the webhook
 
 
 def lift_overall_pace(bot: Bot) -> None:
@@ -236,32 +309,53 @@ def lift_overall_pace(bot: Bot) -> None:
 
 
 async def start_bot(settings: Settings, figures: Figures, paced: bool) -> Running:
-    """The production factories and pollers (production poll timeouts: 10 s Telegram, 30 s Zalo)."""
+    """The production factories, then the production pollers (production poll timeouts: 10 s Telegram, 30 s Zalo)
+    or the production webhook server, as ``run_polling`` and ``run_webhook`` start them."""
     db = await open_migrated(settings.database_url, settings.busy_timeout_ms)
     telegram, zbot = create_bots(settings)
     assert isinstance(zbot.session, ZaloSession)
     if not paced:
         lift_overall_pace(telegram)
         lift_overall_pace(zbot)
+    metrics = Metrics()
+    if figures.transport == "webhook":
+        for bot in (telegram, zbot):
+            bot.session.middleware(ApiRetryCounter(metrics))  # as run_webhook does
     dp = create_dispatcher(settings, db)
     inbound = attach_zalo(dp, zbot, db, None)
     await dp.emit_startup(bot=telegram, **dp.workflow_data)
-    telegram_poller = Poller(dp, telegram, allowed_updates=dp.resolve_used_update_types(), **dp.workflow_data)
-    zalo_poller = ZaloPoller(inbound, zbot.session.zalo, **dp.workflow_data)
+    run = Running(db, telegram, zbot, dp)
+    if figures.transport == "webhook":
+        zalo = ZaloWebhook(dp, inbound, zbot.session.zalo, SECRET, metrics)
+        hooks = TelegramWebhook(dp, telegram, SECRET, metrics), zalo
+        started = runner.Running(dp, [telegram, zbot], inbound, None)
+        run.server = runner.serve(settings, db, started, hooks, metrics)
+        await run.server.start()
+        base = f"http://{settings.webhook_host}:{settings.webhook_port}"
+        await zalo.register(base, SECRET)  # the fake Zalo now POSTs every update to /webhook/zalo
+        run.push = TelegramPush(base + hooks[0].path)
+        return run
+    run.telegram_poller = Poller(dp, telegram, allowed_updates=dp.resolve_used_update_types(), **dp.workflow_data)
+    run.zalo_poller = ZaloPoller(inbound, zbot.session.zalo, **dp.workflow_data)
     if figures.channel == "telegram":
-        timed_fetch(telegram_poller, figures, lambda update: update.update_id)
+        timed_fetch(run.telegram_poller, figures, lambda update: update.update_id)
     else:
-        timed_fetch(zalo_poller, figures, lambda raw: raw["message"]["message_id"])
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(telegram_poller.run(stop)), asyncio.create_task(zalo_poller.run(stop))]
-    return Running(db, telegram, zbot, dp, telegram_poller, zalo_poller, stop, tasks)
+        timed_fetch(run.zalo_poller, figures, lambda raw: raw["message"]["message_id"])
+    run.tasks = [asyncio.create_task(run.telegram_poller.run(run.stop)),
+                 asyncio.create_task(run.zalo_poller.run(run.stop))]  # fmt: skip
+    return run
 
 
 async def stop_bot(run: Running) -> None:
+    if run.push is not None:
+        await run.push.close()
+    if run.server is not None:
+        await run.server.stop()
     run.stop.set()
     await asyncio.gather(*run.tasks)
-    await run.telegram_poller.drain(5)
-    await run.zalo_poller.drain(5)
+    for poller in (run.telegram_poller, run.zalo_poller):
+        if poller is not None:
+            await poller.drain(5)
     await run.dp.emit_shutdown(bot=run.telegram, **run.dp.workflow_data)
     for bot in (run.telegram, run.zbot):
         await bot.session.close()
@@ -269,12 +363,27 @@ async def stop_bot(run: Running) -> None:
 
 
 async def build_template(path: Path) -> None:
-    """A migrated SQLite file with the test units, as the tests' template database."""
+    """A migrated SQLite file with the test units, as the tests' template database, and one initiative submitted
+    through the bot by a Telegram user of the same unit, with the title and solution every user gives: each user's
+    Submit then shows it as a look-alike and the user submits anyway, the same steps for all whatever the timing
+    (without it, whether a user sees the others' initiatives would depend on who submitted first)."""
     db = Database(f"sqlite+aiosqlite:///{path}")
     await db.start()
     await upgrade(db.engine)
     await import_units(db, read_units(UNITS_CSV))
     await db.close()
+    await phase("telegram", "polling", 1, path, paced=False, seeded=False)
+    conn = sqlite3.connect(path)
+    with conn:  # each phase's fake numbers its updates from 1 again: they are not redeliveries
+        conn.execute("DELETE FROM handled_update")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all of it into the file, which the phases copy
+    conn.close()
+
+
+def copy_of(template: Path, workdir: Path) -> Path:
+    path = workdir / f"phase-{time.monotonic_ns()}.db"
+    shutil.copy(template, path)
+    return path
 
 
 def submitted(path: Path) -> int:
@@ -283,15 +392,25 @@ def submitted(path: Path) -> int:
 
 
 # -- the users --------------------------------------------------------------------------------------------------
-async def telegram_user(fake: FakeTelegram, watch: Watch, figures: Figures, uid: int) -> None:
+async def telegram_user(fake: FakeTelegram, push: TelegramPush | None, watch: Watch, figures: Figures, uid: int,
+                        look_alike: bool = True) -> None:  # fmt: skip
+    """With ``push``, the updates go to the webhook; without, into the fake for getUpdates. With ``look_alike``,
+    Submit shows the initiative already like this one, and the user submits anyway."""
+
     async def deliver(update: dict[str, Any], user: TgUser, expect: int) -> None:
         done = watch.expect(user.chat_id, expect)
         pushed = time.perf_counter()
-        update_id = fake.push_update(update)
+        if push is None:
+            update_id = fake.push_update(update)
+        else:
+            update_id = fake.next_update_id()
+            push.push(user.chat_id, {"update_id": update_id, **update})
         replied = await asyncio.wait_for(done, REPLY_TIMEOUT)
         figures.samples.append(replied - pushed)
         figures.pushed[update_id], figures.replied[update_id] = pushed, replied
+        figures.step[update_id] = next(steps)
 
+    steps = itertools.count()
     user = TgUser(fake, deliver, uid)
     await user.send("/start", expect=2)
     await user.click(user.last.button_texts()[0])  # the suggested name (a reply-keyboard button: its text)
@@ -304,10 +423,13 @@ async def telegram_user(fake: FakeTelegram, watch: Watch, figures: Figures, uid:
     for answer in ANSWERS:
         await user.send(answer)
     await user.click(SUBMIT)
+    if look_alike:
+        await user.click(ANYWAY)
 
 
 async def zalo_user(fake: FakeZalo, watch: ZaloWatch, figures: Figures, index: int) -> None:
     user_id = fake.add_user(name=f"Trần Thị Bình {index}")
+    steps = itertools.count()
 
     async def send(text: str, expect: int = 1) -> None:
         update = fake.text_update(user_id, text)
@@ -318,6 +440,7 @@ async def zalo_user(fake: FakeZalo, watch: ZaloWatch, figures: Figures, index: i
         figures.samples.append(replied - pushed)
         message_id = update["message"]["message_id"]
         figures.pushed[message_id], figures.replied[message_id] = pushed, replied
+        figures.step[message_id] = next(steps)
 
     def number(label: str) -> str:
         return numbered(watch.last[user_id])[label]
@@ -332,39 +455,52 @@ async def zalo_user(fake: FakeZalo, watch: ZaloWatch, figures: Figures, index: i
     await send(number(FIELD))
     for answer in ANSWERS:
         await send(answer)
-    await send(number(SUBMIT))
+    await send(number(SUBMIT))  # the initiative already like this one is shown
+    await send(number(ANYWAY))
 
 
 # -- one phase ----------------------------------------------------------------------------------------------------
-async def phase(channel: str, users: int, template: Path, workdir: Path, paced: bool) -> Figures:
-    path = workdir / f"{channel}-{time.monotonic_ns()}.db"
-    shutil.copy(template, path)
+async def phase(channel: str, transport: str, users: int, path: Path, paced: bool, *, seeded: bool = True) -> Figures:
+    """N users on one channel, on the SQLite file ``path``; ``seeded``: it holds an initiative like theirs."""
+    steps, replies, first_uid = (STEPS, REPLIES, FIRST_UID) if seeded else (STEPS - 1, REPLIES - 1, SEED_UID)
     fake, zalo = FakeTelegram(), FakeZalo()
+    zalo.webhook_timeout = REPLY_TIMEOUT  # a slow answer is measured, not retried
     await fake.start()
     await zalo.start()
-    figures = Figures(channel, users)
-    settings = settings_for(f"sqlite+aiosqlite:///{path}", fake, zalo)
+    figures = Figures(channel, transport, users)
+    settings = settings_for(f"sqlite+aiosqlite:///{path}", fake, zalo, webhook_host=HOST, webhook_port=free_port())
     run = await start_bot(settings, figures, paced)
     watch: Watch = TelegramWatch(fake) if channel == "telegram" else ZaloWatch(zalo)
     watch.start()
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         if isinstance(watch, ZaloWatch):
+            assert seeded, "the template's initiative comes from Telegram"
             await asyncio.gather(*(zalo_user(zalo, watch, figures, i) for i in range(users)))
+            if transport == "webhook":  # the last replies come before the 200s that end the deliveries
+                await zalo.wait_for(lambda: not zalo.pending, REPLY_TIMEOUT)
         else:
-            await asyncio.gather(*(telegram_user(fake, watch, figures, 700_000 + i) for i in range(users)))
+            await asyncio.gather(*(telegram_user(fake, run.push, watch, figures, first_uid + i, seeded)
+                                   for i in range(users)))  # fmt: skip
         figures.seconds = max(figures.replied.values()) - started
+        figures.cpu = time.process_time() - cpu
     finally:
         await watch.stop()
         await stop_bot(run)
         await fake.stop()
         await zalo.stop()
-    done = submitted(path)
-    assert done == users, f"{channel}: expected {users} submitted initiatives, found {done}"
+    if transport == "webhook":  # every delivery answered 200 at the first attempt
+        assert run.push is not None
+        answers = run.push.statuses if channel == "telegram" else [status for _, status in zalo.webhook_attempts]
+        wrong = [status for status in answers if status != 200]
+        assert not wrong and not zalo.webhook_dropped, f"{channel}: deliveries answered {wrong[:5]}"
+        assert len(answers) == users * steps, f"{channel}: {len(answers)} deliveries for {users * steps} updates"
+    done = submitted(path) - seeded
+    assert done == users, f"{channel} {transport}: expected {users} submitted initiatives, found {done}"
     chats: list[Any] = [chat for chat in fake.messages if chat > 0] if channel == "telegram" else list(zalo.users)
     counts = [watch.replies(chat) for chat in chats]
-    assert counts == [REPLIES] * users, f"{channel}: replies per chat differ from {REPLIES}: {sorted(set(counts))}"
-    assert figures.updates == users * STEPS
+    assert counts == [replies] * users, f"{channel}: replies per chat differ from {replies}: {sorted(set(counts))}"
+    assert figures.updates == users * steps
     refused = fake.errors if channel == "telegram" else [e for e in zalo.errors if e[1] != 408]
     assert not refused, f"{channel}: the fake refused calls: {refused[:3]}"
     return figures
@@ -402,17 +538,37 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
-def table(rounds: list[dict[str, Figures]]) -> None:
+def table(rounds: dict[str, list[dict[str, Figures]]]) -> None:
     print(
-        f"{'round':>5} {'channel':<9} {'users':>5} {'updates':>7} {'seconds':>7} {'updates/s':>9} {'p50 ms':>7} "
-        f"{'p99 ms':>8}"
+        f"{'transport':<9} {'round':>5} {'channel':<9} {'users':>5} {'updates':>7} {'seconds':>7} {'updates/s':>9} "
+        f"{'p50 ms':>7} {'p99 ms':>8} {'CPU ms/update':>13}"
     )
-    for number, results in enumerate(rounds, 1):
+    for number, results in ((n, r) for each in rounds.values() for n, r in enumerate(each, 1)):
         for f in (results["telegram"], results["zalo"]):
             print(
-                f"{number:>5} {f.channel:<9} {f.users:>5} {f.updates:>7} {f.seconds:>7.2f} {f.per_second:>9.1f} "
-                f"{ms(statistics.median(f.samples)):>7} {ms(percentile(f.samples, 0.99)):>8}"
+                f"{f.transport:<9} {number:>5} {f.channel:<9} {f.users:>5} {f.updates:>7} {f.seconds:>7.2f} "
+                f"{f.per_second:>9.1f} {ms(statistics.median(f.samples)):>7} {ms(percentile(f.samples, 0.99)):>8} "
+                f"{ms(f.cpu / f.updates):>13}"
             )
+
+
+def ratio(transport: str, rounds: list[dict[str, Figures]]) -> None:
+    ratios = [r["zalo"].per_second / r["telegram"].per_second for r in rounds]
+    median = statistics.median(ratios)
+    each = f" (rounds: {', '.join(f'{r:.2f}' for r in ratios)})" if len(ratios) > 1 else ""
+    print(f"{transport}: ratio Zalo/Telegram throughput {median:.2f}{each}; goal >= 0.8: "
+          f"{'met' if median >= 0.8 else 'NOT met'}")  # fmt: skip
+
+
+def by_step(f: Figures) -> None:
+    """p50 / p99 from push to the last reply, step by step."""
+    seconds: dict[int, list[float]] = {}
+    for update_id, step in f.step.items():
+        seconds.setdefault(step, []).append(f.replied[update_id] - f.pushed[update_id])
+    print(f"  {f.channel}: " + " · ".join(
+        f"{STEP_NAMES[step]} {statistics.median(values) * 1000:.0f}/{percentile(values, 0.99) * 1000:.0f}"
+        for step, values in sorted(seconds.items())
+    ))  # fmt: skip
 
 
 def breakdown(f: Figures) -> None:
@@ -442,7 +598,7 @@ def breakdown(f: Figures) -> None:
     print(
         f"  zalo poll loop: {len(turns)} of {f.updates} updates were already waiting when the call that took "
         f"them started; on those turns getUpdates took p50 {ms(statistics.median(calls))} ms (mean "
-        f"{ms(statistics.fmean(calls))}), the rest of the turn (inbox write, committed) p50 "
+        f"{ms(statistics.fmean(calls))}), the rest of the turn (starting the update's task) p50 "
         f"{ms(statistics.median(rest))} ms (mean {ms(statistics.fmean(rest))}), one turn p50 "
         f"{ms(statistics.median(whole))} ms (mean {ms(statistics.fmean(whole))}) -> at most "
         f"{1 / statistics.fmean(whole):.0f} updates/s through this loop"
@@ -451,6 +607,12 @@ def breakdown(f: Figures) -> None:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--transport",
+        choices=("polling", "webhook", "both"),
+        default="both",
+        help="long polling, webhooks, or both in each round (default both)",
+    )
     parser.add_argument("--users", type=int, default=200, help="simulated users per channel (default 200)")
     parser.add_argument("--quick", action="store_true", help="30 users")
     parser.add_argument("--rounds", type=int, default=1, help="Telegram and Zalo phases, the order alternating")
@@ -461,30 +623,44 @@ async def main() -> None:
     )
     args = parser.parse_args()
     users = 30 if args.quick else args.users
+    transports = ("polling", "webhook") if args.transport == "both" else (args.transport,)
     print(
-        f"{users} users per channel x {STEPS} updates each (register + one initiative to Submit); long polling "
-        "over local HTTP; SQLite file (WAL, synchronous=FULL), a fresh copy of the same template per phase; "
+        f"{users} users per channel x {STEPS} updates each (register + one initiative to Submit, then Submit anyway "
+        "under the look-alike); "
+        f"{' and '.join(transports)} over local HTTP; SQLite file (WAL, synchronous=FULL), a fresh copy of the same "
+        "template per phase; "
         + ("production send pace (30 messages/s per bot)" if args.paced else "overall send pace lifted on both bots")
     )
-    rounds: list[dict[str, Figures]] = []
+    rounds: dict[str, list[dict[str, Figures]]] = {transport: [] for transport in transports}
     with tempfile.TemporaryDirectory() as tmp:
         template = Path(tmp) / "template.db"
         await build_template(template)
-        for channel in ("telegram", "zalo"):  # warm-up, not reported: first-time costs fall on neither phase
-            await phase(channel, min(users, 5), template, Path(tmp), args.paced)
+        for transport in transports:  # warm-up, not reported: first-time costs fall on no phase
+            for channel in ("telegram", "zalo"):
+                await phase(channel, transport, min(users, 5), copy_of(template, Path(tmp)), args.paced)
         for number in range(args.rounds):
             order = ("telegram", "zalo") if number % 2 == 0 else ("zalo", "telegram")
-            rounds.append({channel: await phase(channel, users, template, Path(tmp), args.paced) for channel in order})
-    rtt = await zalo_round_trip(500)
+            for transport in transports:
+                figures = [await phase(channel, transport, users, copy_of(template, Path(tmp)), args.paced)
+                           for channel in order]  # fmt: skip
+                rounds[transport].append({f.channel: f for f in figures})
     print()
     table(rounds)
-    ratios = [r["zalo"].per_second / r["telegram"].per_second for r in rounds]
-    ratio = statistics.median(ratios)
-    each = f" (rounds: {', '.join(f'{r:.2f}' for r in ratios)})" if len(ratios) > 1 else ""
-    print(f"\nratio Zalo/Telegram throughput: {ratio:.2f}{each}; goal >= 0.8: {'met' if ratio >= 0.8 else 'NOT met'}")
-    print("\nwhere the time goes:")
-    for number, results in enumerate(rounds, 1):
-        if len(rounds) > 1:
+    print()
+    for transport in transports:
+        ratio(transport, rounds[transport])
+    print("\nper step, from push to the last reply, p50/p99 ms:")
+    for transport in transports:
+        for number, results in enumerate(rounds[transport], 1):
+            print(f" {transport}, round {number}")
+            for f in (results["telegram"], results["zalo"]):
+                by_step(f)
+    if "polling" not in rounds:
+        return
+    rtt = await zalo_round_trip(500)
+    print("\nwhere the time goes with long polling:")
+    for number, results in enumerate(rounds["polling"], 1):
+        if len(rounds["polling"]) > 1:
             print(f" round {number}")
         for f in (results["telegram"], results["zalo"]):
             breakdown(f)

@@ -124,7 +124,7 @@ async def bench_bot(uids: list[int], workdir: Path) -> dict[str, float]:
     )
     for uid in uids:
         await register(db, tg_user_id=uid, full_name="Nguyễn Văn An", language="vi", unit_id=1, phone=None)
-    settings = Settings(_env_file=None, bot_token=TOKEN, database_url=db.url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, bot_token=TOKEN, database_url=db.url)  # type: ignore[call-arg, arg-type]
     session = RecordingSession()
     bot = Bot(TOKEN, session=session)
     dp = create_dispatcher(settings, db)

@@ -1,4 +1,5 @@
-"""Shared benchmark pieces: an in-process Bot API session, and updates built the way polling builds them.
+"""Shared benchmark pieces: an in-process Bot API session, updates built the way polling builds them, and what
+the webhook benchmarks share (a free local port, the secret token).
 
 The session does what aiogram's HTTP session does around the network: it serialises the request's reply
 markup and parses the answer (a Message as JSON) with the bot in context. Updates are parsed from JSON with
@@ -7,6 +8,7 @@ the bot in context, as ``getUpdates`` results are, so ``feed_update`` does not r
 from __future__ import annotations
 
 import itertools
+import socket
 import statistics
 import time
 from collections.abc import AsyncGenerator
@@ -17,6 +19,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import Message, Update, User
 
+SECRET = "bench-webhook-secret_0123456789"  # WEBHOOK_SECRET of the webhook benchmarks
 BOT_JSON = {"id": 4242, "is_bot": True, "first_name": "Sáng kiến Bot", "username": "sangkien_bench_bot"}
 
 
@@ -110,3 +113,9 @@ class Timer:
             "p50_ms": statistics.median(ordered) * 1000,
             "p99_ms": ordered[int(len(ordered) * 0.99) - 1] * 1000,
         }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -91,7 +91,7 @@ def plain_aggregate(path: Path, parent: dict[int, int | None], unit: int) -> dic
     return dict(own[unit])
 
 
-def timed(repeat: int, run) -> float:  # type: ignore[no-untyped-def]
+def timed(repeat: int, run) -> float:
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()

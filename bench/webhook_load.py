@@ -23,7 +23,7 @@ The fake Bot API has no limits, so by default the workers' overall pace is raise
 send still takes its slot (from Redis with REDIS_URL), but Telegram's ~30 messages/s do not bound the run;
 ``--telegram-pace`` keeps the bot's own pacing.
 PostgreSQL: a fresh database on TEST_POSTGRES_URL's server per configuration, dropped afterwards. Redis: the database
-of BENCH_REDIS_URL (default ``redis://127.0.0.1:6379/14``), emptied before and after each configuration. A delivery
+of BENCH_REDIS_URL (default ``redis://127.0.0.1:6379/2``), emptied before and after each configuration. A delivery
 not answered within 120 s is reported as never answered; ``kill -USR1 <worker pid>`` writes where each of that
 worker's tasks waits into its log (``--keep`` keeps the logs)."""
 
@@ -37,7 +37,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import sys
@@ -50,14 +49,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-SECRET = "bench-webhook-secret_0123456789"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # bot.webhook.SECRET_HEADER, without importing aiogram here
+from bench.harness import SECRET, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # bot.webhook.SECRET_HEADER
 PUBLIC = "https://bot.example.org"
 UNITS_CSV = ROOT / "tests" / "data" / "units.csv"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 USER_BASE = 7_100_000
 START_TIMEOUT = 90.0
 # Telegram keeps at most max_connections deliveries in flight to a webhook: 40 unless setWebhook says otherwise (the
@@ -108,12 +108,6 @@ def dump_tasks(signum: int, frame: Any) -> None:
     for task in tasks:
         task.print_stack(limit=12, file=sys.stderr)
     sys.stderr.flush()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 TICK = os.sysconf("SC_CLK_TCK")
