@@ -41,14 +41,6 @@ def connect(bots: list[Bot]) -> None:
         route.others = {channel: other for channel, (_r, other) in routes.items() if channel != route.channel}
 
 
-def bot_for(bot: Bot, channel: str) -> Bot | None:
-    """The bot that speaks ``channel``: ``bot`` itself, or the one its route hands that channel's chats to (None
-    when that channel is not configured here)."""
-    for route in _routes(bot):
-        return bot if route.channel == channel else route.others.get(channel)
-    return None
-
-
 def _routes(bot: Bot) -> list[ChannelRoute]:
     return [mw for mw in bot.session.middleware if isinstance(mw, ChannelRoute)]
 

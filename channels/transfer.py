@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BufferedInputFile
 
 from channels.addresses import channel_of
-from channels.routing import bot_for
+from channels.routing import bot_of
 
 MAX_BYTES = 20 * 1024 * 1024  # what Telegram's Bot API lets a bot download, and what a served link holds
 TIMEOUT = 30
@@ -42,7 +42,7 @@ async def fetch(bot: Bot, file_id: str, name: str) -> BufferedInputFile:
         data = await _from_url(file_id)
         name = _url_name(file_id) or name
     else:
-        telegram = bot_for(bot, "telegram")
+        telegram = bot_of(bot, "telegram")
         if telegram is None:
             raise NotFetched("the Telegram channel is not configured here")
         data = await _from_telegram(telegram, file_id)

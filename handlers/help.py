@@ -60,7 +60,8 @@ async def help_(message: Message, form: Form, db: Database, member: Member | Non
 async def team_part(db: Database, member: Member | None, admins: frozenset[int]) -> str:
     """What the support team and officers can do, for those who hold such a role (or administer the bot)."""
     held = await roles_held(db, member.id if member else None)
-    if not held and not (member is not None and member.tg_user_id in admins):
+    admin = member is not None and member.tg_user_id in admins
+    if not held and not admin:
         return ""
     lines = ["", "", "<b>" + _("For the support team") + "</b>",
              _("/for NAME — write an initiative for a member (a registered member, or a new person)"),
@@ -70,7 +71,7 @@ async def team_part(db: Database, member: Member | None, admins: frozenset[int])
              _("/value SK-000123 12 million/year; note — the money benefit as the support team checked it"),
              _("/dossier SK-000123 — the application for recognition, for any initiative you look after"),
              _("/history SK-000123 — who did what, and when")]  # fmt: skip
-    if OFFICER in held or (member is not None and member.tg_user_id in admins):
+    if OFFICER in held or admin:
         lines += ["", "<b>" + _("For officers") + "</b>",
                   _("/progress, /chart, /top, /export, /export tld — progress, rankings and spreadsheets of a unit"),
                   _("/invite — an invite link and QR code for a unit · /digest — a weekly digest on or off"),

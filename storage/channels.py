@@ -3,6 +3,7 @@ of updates fetched from a platform whose fetch is its acknowledgment."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -20,6 +21,17 @@ LINK_TTL = timedelta(minutes=30)
 CLAIM_TTL = timedelta(days=30)  # the code the team gives a person it added, to become that member on their phone
 NO_CHAT = -(2**62)  # members added by the team get addresses below this: no chat of any channel is there
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud or copied from a phone
+_TYPED_GAPS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")  # spaces and dashes people add to read a code in parts
+
+
+def random_code(length: int) -> str:
+    """A code of ``length`` symbols of ``CODE_ALPHABET`` (5 bits each), for people to type."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def as_typed(code: str) -> str:
+    """A code as typed ("k7qmx 4pdr9", "K7QMX-4PDR9") in the form it is stored: no spaces or dashes, upper case."""
+    return _TYPED_GAPS.sub("", code).upper()
 
 
 async def remember_address(db: Database, address: int, channel: str, external_id: str) -> None:
@@ -56,7 +68,7 @@ async def new_link_code(db: Database, member_id: int, now: datetime | None = Non
     """A one-time code that links the channel it is typed on to this member, valid for ``ttl`` (30 minutes; 30 days
     for a person the team added, who gets it on paper or by phone)."""
     now = now or utcnow()
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    code = random_code(8)
     await db.write(
         Stmt(
             "INSERT INTO link_code (code, member_id, expires_at) VALUES (:code, :member, :expires)",
@@ -81,7 +93,7 @@ async def use_link_code(
     """Link ``address`` to the member who asked for ``code``; it becomes their first address (where notices go),
     the one they had stays linked. Returns the outcome and the member's id."""
     now = now or utcnow()
-    code = code.strip().upper()
+    code = as_typed(code)
     async with db.read_engine.connect() as conn:
         row = (
             await conn.execute(

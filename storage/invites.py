@@ -7,30 +7,23 @@ written, exactly as before; the two kinds never meet, their lengths differ."""
 
 from __future__ import annotations
 
-import re
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, text
 from sqlmodel import col, select
 
-from storage.channels import CODE_ALPHABET
+from storage.channels import CODE_ALPHABET, as_typed, random_code
 from storage.db import Database
 from storage.events import event_stmt
 from storage.models import Invite, utcnow
 from storage.writer import Stmt
 
 CODE_LENGTH = 10  # 32 symbols: 50 bits, and a Telegram start payload (A-Z, a-z, 0-9, _ and -, at most 64)
-_TYPED_GAPS = re.compile(r"[\s\-\u2010-\u2015\u2212]+")  # spaces and dashes people add to read a code in parts
-
-
-def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def typed_code(typed: str) -> str | None:
     """The code of the current kind that ``typed`` stands for (any case, spaces and dashes left out), or None."""
-    code = _TYPED_GAPS.sub("", typed).upper()
+    code = as_typed(typed)
     return code if len(code) == CODE_LENGTH and all(ch in CODE_ALPHABET for ch in code) else None
 
 
@@ -43,7 +36,7 @@ def shown_code(token: str) -> str:
 async def create_invite(db: Database, *, unit_id: int, by_id: int | None, days: int | None) -> Invite:
     if days is not None and not 1 <= days <= 3650:  # 0 would mean "never expires", a huge number overflows
         raise ValueError(f"days out of range: {days}")
-    token, now = new_code(), utcnow()
+    token, now = random_code(CODE_LENGTH), utcnow()
     expires = now + timedelta(days=days) if days is not None else None
     await db.write(
         Stmt(
