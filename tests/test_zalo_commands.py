@@ -144,6 +144,17 @@ async def test_progress_and_top_for_an_officer_on_zalo(two: TwoChannels, zalo: F
     (refused,) = await worker.send("/progress LS")  # not an officer
     assert "Tiến độ" not in refused.body
 
+    # the team's own figure, typed on Zalo (its note with signs HTML would take as markup): totals follow it
+    await helper.send(f"/giatri {number} 12 triệu/năm; chỉ tính <vật tư> & điện", expect=0)
+    recorded = f"giá trị làm lợi của {number} theo Tổ hỗ trợ kiểm tra là 12 triệu đồng/năm"
+    await seen(zalo, helper, lambda s: recorded in s.body)  # the reply, and the team's card in its new look
+    card = "Theo Tổ hỗ trợ kiểm tra: 12 triệu đồng/năm (chỉ tính <vật tư> & điện)"
+    assert any(card in sent.body for sent in helper.history)
+    (asked,) = await helper.send(f"/giatri {number}")
+    assert "(chỉ tính <vật tư> & điện)" in asked.body
+    (progress,) = await officer.send("/progress")
+    assert "Giá trị làm lợi: 12 triệu đồng/năm" in progress.body and "theo số Tổ hỗ trợ đã kiểm tra" in progress.body
+
 
 async def test_link_from_zalo_makes_a_telegram_member_one_person_and_notices_go_to_zalo(
     two: TwoChannels, zalo: FakeZalo
